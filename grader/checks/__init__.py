@@ -1,0 +1,25 @@
+"""Check kinds, registered by name.  A course adds its own through the ``dlgrade.checks`` entry point
+group: ``my_kind = "my_package.checks:MyCheck"`` (a subclass of ``grader.checks.base.Check``)."""
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from .base import Check
+from .function import FunctionCheck
+from .gradient import GradientCheck
+
+BUILTIN: dict[str, type[Check]] = {cls.kind: cls for cls in (FunctionCheck, GradientCheck)}
+
+
+def registry() -> dict[str, type[Check]]:
+    kinds = dict(BUILTIN)
+    for entry in entry_points(group="dlgrade.checks"):
+        kinds.setdefault(entry.name, entry.load())
+    return kinds
+
+
+def kind_class(kind: str) -> type[Check]:
+    kinds = registry()
+    if kind not in kinds:
+        raise KeyError(f"unknown kind '{kind}' (known: {', '.join(sorted(kinds))})")
+    return kinds[kind]

@@ -1,0 +1,54 @@
+"""What every check kind shares: its configuration hook, its context and its verdict."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from ..execution.runner import NotebookRunner
+    from ..rubric import Item, Rubric
+
+
+@dataclass
+class Verdict:
+    """A check's result before points: ``fraction`` of the item's points, status and feedback."""
+
+    fraction: float
+    status: str  # passed | partial | failed | error | manual | skipped
+    feedback: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CheckContext:
+    rubric: "Rubric"
+    item: "Item"
+    runner: "NotebookRunner | None"
+    # expected results, keyed by (rubric sha, item id, case); they depend only on the rubric and the
+    # seeds, so one grading session computes them once for every student
+    expected_cache: dict = field(default_factory=dict)
+
+
+class Check:
+    kind: ClassVar[str] = ""
+    needs_notebook: ClassVar[bool] = True
+
+    @classmethod
+    def configure(cls, table: dict, rubric: "Rubric") -> Any:
+        """Validate the item's own fields; raise ``FieldError`` naming the field."""
+        raise NotImplementedError
+
+    def run(self, context: CheckContext) -> Verdict:
+        raise NotImplementedError
+
+
+def verdict_from_cases(passed: int, total: int, errored: int, first_problem: str, all_or_nothing: bool,
+                       details: dict) -> Verdict:
+    """Partial credit is the fraction of cases passed, unless the item is all-or-nothing."""
+    fraction = passed / total if total else 0.0
+    if all_or_nothing and passed < total:
+        fraction = 0.0
+    if passed == total:
+        return Verdict(1.0, "passed", f"all {total} cases passed", details)
+    status = "partial" if fraction > 0 else ("error" if errored and passed == 0 else "failed")
+    return Verdict(fraction, status, f"{passed}/{total} cases passed; {first_problem}", details)

@@ -1,0 +1,74 @@
+"""What the kinds that call student code share: reading rubric fields and turning a call into a
+per-case outcome with feedback."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..execution.runner import CallResult
+from ..rubric import FieldError
+from .compare import Tolerance
+
+IDENTIFIER_HELP = "must be the name of a function in the student's notebook"
+
+
+def identifier(table: dict, key: str, required: bool = True) -> str | None:
+    value = table.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.isidentifier():
+        raise FieldError(key, IDENTIFIER_HELP)
+    return value
+
+
+def tolerance(table: dict) -> Tolerance:
+    values = {}
+    for key, default in (("rtol", Tolerance.rtol), ("atol", Tolerance.atol)):
+        value = table.get(key, default)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise FieldError(key, "must be a number ≥ 0")
+        values[key] = float(value)
+    return Tolerance(**values)
+
+
+def flag(table: dict, key: str, default: bool = False) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise FieldError(key, "must be true or false")
+    return value
+
+
+def reject_unknown(table: dict, known: set[str]) -> None:
+    for key in table:
+        if key not in known:
+            raise FieldError(key, f"unknown field (this kind takes: {', '.join(sorted(known))})")
+
+
+@dataclass
+class CaseTally:
+    """Counts cases and remembers the first problem, for the verdict."""
+
+    total: int
+    passed: int = 0
+    errored: int = 0
+    first_problem: str = ""
+    stopped: bool = False  # a hang or a crash: the remaining cases are not run
+
+    def __post_init__(self) -> None:
+        self.details: list[dict[str, Any]] = []
+
+    def record(self, label: str, problem: str | None, errored: bool = False) -> None:
+        self.details.append({"case": label, "ok": problem is None, **({"problem": problem} if problem else {})})
+        if problem is None:
+            self.passed += 1
+            return
+        self.errored += errored
+        if not self.first_problem:
+            self.first_problem = f"{label}: {problem}"
+
+    def record_call_failure(self, label: str, result: CallResult) -> None:
+        self.record(label, result.message, errored=True)
+        if result.status in ("timeout", "dead"):
+            self.stopped = True
+            if not self.first_problem.endswith("were not run)"):
+                self.first_problem += " (the remaining cases were not run)"

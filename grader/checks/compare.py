@@ -1,0 +1,109 @@
+"""Pure comparison of an expected value with a student's, for structures of arrays and scalars.
+
+``first_difference`` walks both structures in step and describes the first place they differ, in
+words a student can act on: which output, what shape was expected, how large the error is and where.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float = 1e-5
+    atol: float = 1e-8
+
+
+@dataclass(frozen=True)
+class Difference:
+    path: str
+    message: str
+    max_abs_error: float | None = None
+    max_rel_error: float | None = None
+
+    def describe(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.ndarray, np.generic)) and not isinstance(value, bool)
+
+
+def first_difference(expected: Any, actual: Any, tolerance: Tolerance, path: str = "") -> Difference | None:
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(actual, (tuple, list)):
+            return Difference(path, f"expected a sequence of {len(expected)} values, got {_kind(actual)}")
+        if len(actual) != len(expected):
+            return Difference(path, f"expected {len(expected)} values, got {len(actual)}")
+        for index, (e, a) in enumerate(zip(expected, actual)):
+            difference = first_difference(e, a, tolerance, f"{path}[{index}]")
+            if difference:
+                return difference
+        return None
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return Difference(path, f"expected a dict with keys {sorted(expected)}, got {_kind(actual)}")
+        missing = [key for key in expected if key not in actual]
+        if missing:
+            return Difference(path, f"missing key{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
+        for key in expected:
+            difference = first_difference(expected[key], actual[key], tolerance, f"{path}[{key!r}]" if path else str(key))
+            if difference:
+                return difference
+        return None
+    if _is_number(expected):
+        return _array_difference(np.asarray(expected), actual, tolerance, path)
+    if expected != actual:
+        return Difference(path, f"expected {expected!r}, got {_short(actual)}")
+    return None
+
+
+def _array_difference(expected: np.ndarray, actual: Any, tolerance: Tolerance, path: str) -> Difference | None:
+    if not _is_number(actual):
+        return Difference(path, f"expected an array of shape {tuple(expected.shape)}, got {_kind(actual)}")
+    actual = np.asarray(actual)
+    if actual.shape != expected.shape:
+        return Difference(path, f"expected shape {tuple(expected.shape)}, got {tuple(actual.shape)}")
+    if actual.dtype.kind == "c" and expected.dtype.kind != "c":
+        return Difference(path, f"expected real values, got dtype {actual.dtype}")
+    actual = actual.astype(np.result_type(actual.dtype, np.float64), copy=False)
+    expected = expected.astype(np.float64, copy=False) if expected.dtype.kind != "c" else expected
+    finite = np.isfinite(actual)
+    if not finite.all() and np.isfinite(expected).all():
+        where = tuple(int(i) for i in np.argwhere(~finite)[0])
+        return Difference(path, f"contains {actual[where]} at index {list(where)} where a finite value is expected")
+    close = np.isclose(actual, expected, rtol=tolerance.rtol, atol=tolerance.atol, equal_nan=True)
+    if close.all():
+        return None
+    error = np.abs(actual - expected)
+    error = np.where(np.isnan(error), np.inf, error)
+    worst = np.unravel_index(int(np.argmax(error)), error.shape) if error.ndim else ()
+    max_abs = float(error[worst]) if error.ndim else float(error)
+    scale = np.abs(expected)
+    rel = np.divide(error, scale, out=np.full(error.shape, np.inf), where=scale > 0)
+    max_rel = float(np.max(rel)) if rel.size else 0.0
+    wrong = int((~close).sum())
+    at = f" at index {[int(i) for i in worst]}" if worst else ""
+    message = (f"{wrong} of {close.size} values wrong; max abs error {max_abs:.3g}{at} "
+               f"(expected {_format(expected[worst])}, got {_format(actual[worst])}), max rel error {max_rel:.3g}")
+    return Difference(path, message, max_abs, max_rel)
+
+
+def _format(value: Any) -> str:
+    return f"{complex(value):.6g}" if np.iscomplexobj(value) else f"{float(value):.6g}"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if value is None:
+        return "None"
+    return f"a {type(value).__name__}"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,118 @@
+"""``function``: call the student's function on seeded cases and compare with the reference.
+
+Fields: ``target`` (the student's function), ``reference`` (``module:function``, computed in float64
+torch), ``inputs`` (a ``[generators]`` table) and ``cases``; ``outputs`` names the values the function
+returns, ``compare`` the ones that are graded (a cache that only feeds a backward pass need not be);
+``rtol``/``atol``; ``all_or_nothing``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..rubric import FieldError, Generator, resolve_callable
+from . import calling
+from .base import Check, CheckContext, Verdict, verdict_from_cases
+from .cases import Case, make_cases
+from .compare import Tolerance, first_difference
+from .conventions import canonical, with_aliases
+from .tensors import to_numpy, to_torch
+
+FIELDS = {"target", "reference", "inputs", "cases", "outputs", "compare", "rtol", "atol", "all_or_nothing"}
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    target: str
+    reference: Callable
+    generator: Generator
+    cases: int
+    outputs: tuple[str, ...] | None
+    compare: tuple[str, ...] | None
+    tolerance: Tolerance
+    all_or_nothing: bool
+
+
+def graded_outputs(value: Any, outputs: tuple[str, ...] | None, compare: tuple[str, ...] | None) -> Any:
+    """The part of a returned value that is graded, keyed by output name when the rubric names them."""
+    if outputs is None:
+        return value
+    if len(outputs) == 1:
+        value = (value,)
+    if not isinstance(value, (tuple, list)) or len(value) != len(outputs):
+        count = len(value) if isinstance(value, (tuple, list)) else 1
+        raise ValueError(f"returned {count} value{'s' if count != 1 else ''}, expected {len(outputs)}: "
+                         f"({', '.join(outputs)})")
+    named = dict(zip(outputs, value))
+    return {name: named[name] for name in (compare or outputs)}
+
+
+class FunctionCheck(Check):
+    kind = "function"
+
+    @classmethod
+    def configure(cls, table: dict, rubric) -> FunctionConfig:
+        calling.reject_unknown(table, FIELDS)
+        from .cases import configure_cases
+
+        generator, count = configure_cases(table, rubric)
+        outputs = _names(table, "outputs")
+        compare = _names(table, "compare")
+        if compare and not outputs:
+            raise FieldError("compare", "needs 'outputs' to name the returned values")
+        if compare and not set(compare) <= set(outputs):
+            raise FieldError("compare", f"must be a subset of outputs ({', '.join(outputs)})")
+        return FunctionConfig(calling.identifier(table, "target"),
+                              resolve_callable(rubric.path, "item", "reference", table.get("reference")),
+                              generator, count, outputs, compare, calling.tolerance(table),
+                              calling.flag(table, "all_or_nothing"))
+
+    def run(self, context: CheckContext) -> Verdict:
+        config: FunctionConfig = context.item.config
+        cases = make_cases(context.rubric.id, context.item.id, config.generator, config.cases)
+        tally = calling.CaseTally(len(cases))
+        for case in cases:
+            if tally.stopped:
+                tally.record(case.label, "not run", errored=True)
+                continue
+            expected = self._expected(context, case)
+            result = context.runner.call(config.target, list(with_aliases(case.args, context.rubric.aliases).values()))
+            if result.status == "missing":
+                return missing_function(context, config.target, result.message)
+            if not result.ok:
+                tally.record_call_failure(case.label, result)
+                continue
+            try:
+                actual = graded_outputs(canonical(result.value, context.rubric.aliases), config.outputs, config.compare)
+            except ValueError as exc:
+                tally.record(case.label, str(exc))
+                continue
+            difference = first_difference(expected, actual, config.tolerance)
+            tally.record(case.label, difference.describe() if difference else None)
+        return verdict_from_cases(tally.passed, tally.total, tally.errored, tally.first_problem,
+                                  config.all_or_nothing, {"cases": tally.details})
+
+    @staticmethod
+    def _expected(context: CheckContext, case: Case) -> Any:
+        config: FunctionConfig = context.item.config
+        key = (context.rubric.sha256, context.item.id, case.index)
+        if key not in context.expected_cache:
+            value = to_numpy(config.reference(*to_torch(list(case.args.values()))))
+            context.expected_cache[key] = graded_outputs(value, config.outputs, config.compare)
+        return context.expected_cache[key]
+
+
+def missing_function(context: CheckContext, name: str, message: str) -> Verdict:
+    cell_error = context.runner.cell_error_for(name)
+    if cell_error is not None:
+        message = f"{name} is not defined: cell {cell_error.cell}, which defines it, failed with {cell_error.error}"
+    return Verdict(0.0, "error", message)
+
+
+def _names(table: dict, key: str) -> tuple[str, ...] | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise FieldError(key, "must be a list of names")
+    return tuple(value)

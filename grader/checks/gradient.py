@@ -1,0 +1,220 @@
+"""``gradient``: a student's backward function, checked two ways.
+
+* ``method = "reference"`` (default): the expected gradients are autograd of the reference forward at
+  the same inputs.  The backward is called with the upstream gradients and the cache the reference
+  forward builds, so a wrong forward never costs the backward its points.
+* ``method = "finite-differences"``: needs no reference, so it can be public.  The student's forward
+  builds the cache (kept in the kernel under a handle), the student's backward runs on it, and a few
+  entries of every gradient are compared with central differences of the student's own forward.
+
+Fields: ``target`` (the backward), ``forward`` (reference ``module:function``; for the reference
+method), ``student_forward`` (for finite differences), ``inputs``/``cases``, ``upstream`` (indices of
+the forward's outputs whose upstream gradients are the backward's first arguments), ``cache`` (index
+of the forward output passed last), ``grads`` (table: key of the returned dict = input path such as
+``"xt"`` or ``"parameters.Wf"``), ``rtol``/``atol``, ``all_or_nothing``, ``probes`` and ``epsilon``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ..execution.bridge import Handle
+from ..rubric import FieldError, Generator, resolve_callable
+from . import calling
+from .base import Check, CheckContext, Verdict, verdict_from_cases
+from .cases import Case, make_cases, seeded_rng
+from .compare import Tolerance, first_difference
+from .conventions import canonical, with_aliases
+from .function import missing_function
+from .tensors import to_numpy, to_torch
+
+METHODS = ("reference", "finite-differences")
+FIELDS = {"target", "forward", "student_forward", "method", "inputs", "cases", "upstream", "cache", "grads",
+          "rtol", "atol", "all_or_nothing", "probes", "epsilon"}
+
+
+@dataclass(frozen=True)
+class GradientConfig:
+    target: str
+    method: str
+    forward: Callable | None
+    student_forward: str | None
+    generator: Generator
+    cases: int
+    upstream: tuple[int, ...]
+    cache: int
+    grads: dict[str, tuple[str, ...]]
+    tolerance: Tolerance
+    all_or_nothing: bool
+    probes: int
+    epsilon: float
+
+
+def resolve(args: dict, path: tuple[str, ...]) -> Any:
+    value = args
+    for step in path:
+        value = value[step]
+    return value
+
+
+def replaced(args: dict, path: tuple[str, ...], new: Any) -> dict:
+    """A copy of ``args`` with the value at ``path`` replaced (the rest shared, dicts copied on the way)."""
+    result = dict(args)
+    if len(path) == 1:
+        result[path[0]] = new
+    else:
+        result[path[0]] = replaced(args[path[0]], path[1:], new)
+    return result
+
+
+class GradientCheck(Check):
+    kind = "gradient"
+
+    @classmethod
+    def configure(cls, table: dict, rubric) -> GradientConfig:
+        calling.reject_unknown(table, FIELDS)
+        from .cases import configure_cases
+
+        generator, count = configure_cases(table, rubric)
+        method = table.get("method", "reference")
+        if method not in METHODS:
+            raise FieldError("method", f"must be one of {', '.join(METHODS)}")
+        forward = student_forward = None
+        if method == "reference":
+            forward = resolve_callable(rubric.path, "item", "forward", table.get("forward"))
+        else:
+            student_forward = calling.identifier(table, "student_forward")
+        upstream = table.get("upstream")
+        if not isinstance(upstream, list) or not upstream or not all(isinstance(i, int) and i >= 0 for i in upstream):
+            raise FieldError("upstream", "must list the indices of the forward outputs that receive a gradient")
+        cache = table.get("cache")
+        if not isinstance(cache, int) or cache < 0:
+            raise FieldError("cache", "must be the index of the forward output passed to the backward")
+        grads = table.get("grads")
+        if not isinstance(grads, dict) or not grads or not all(isinstance(v, str) and v for v in grads.values()):
+            raise FieldError("grads", "must map each returned gradient key to an input path such as 'parameters.Wf'")
+        probes = table.get("probes", 3)
+        epsilon = table.get("epsilon", 1e-6)
+        if not isinstance(probes, int) or probes < 1:
+            raise FieldError("probes", "must be a positive integer")
+        if not isinstance(epsilon, float) or not 0 < epsilon < 1:
+            raise FieldError("epsilon", "must be a small positive number")
+        default_tolerance = {"rtol": 1e-4, "atol": 1e-6} if method == "finite-differences" else {}
+        return GradientConfig(calling.identifier(table, "target"), method, forward, student_forward, generator,
+                              count, tuple(upstream), cache, {k: tuple(v.split(".")) for k, v in grads.items()},
+                              calling.tolerance({**default_tolerance, **table}),
+                              calling.flag(table, "all_or_nothing"), probes, epsilon)
+
+    def run(self, context: CheckContext) -> Verdict:
+        config: GradientConfig = context.item.config
+        cases = make_cases(context.rubric.id, context.item.id, config.generator, config.cases)
+        tally = calling.CaseTally(len(cases))
+        for case in cases:
+            if tally.stopped:
+                tally.record(case.label, "not run", errored=True)
+                continue
+            run_case = self._against_reference if config.method == "reference" else self._against_differences
+            outcome = run_case(context, case, tally)
+            if isinstance(outcome, Verdict):
+                return outcome
+        return verdict_from_cases(tally.passed, tally.total, tally.errored, tally.first_problem,
+                                  config.all_or_nothing, {"cases": tally.details, "method": config.method})
+
+    # --- against autograd of the reference forward --------------------------------------------------
+
+    def _against_reference(self, context: CheckContext, case: Case, tally: calling.CaseTally) -> Verdict | None:
+        config: GradientConfig = context.item.config
+        expected, call_args = self._expected(context, case)
+        result = context.runner.call(config.target, with_aliases(call_args, context.rubric.aliases))
+        if result.status == "missing":
+            return missing_function(context, config.target, result.message)
+        if not result.ok:
+            tally.record_call_failure(case.label, result)
+            return None
+        difference = first_difference(expected, canonical(result.value, context.rubric.aliases), config.tolerance)
+        tally.record(case.label, difference.describe() if difference else None)
+        return None
+
+    @staticmethod
+    def _expected(context: CheckContext, case: Case) -> tuple[dict, list]:
+        config: GradientConfig = context.item.config
+        key = (context.rubric.sha256, context.item.id, case.index)
+        if key not in context.expected_cache:
+            inputs = to_torch(case.args, requires_grad=True)
+            outputs = config.forward(*inputs.values())
+            rng = seeded_rng(context.rubric.id, context.item.id, str(case.index), "upstream")
+            upstream = [rng.standard_normal(tuple(outputs[i].shape)) for i in config.upstream]
+            loss = sum((outputs[i] * torch.from_numpy(g)).sum() for i, g in zip(config.upstream, upstream))
+            leaves = [resolve(inputs, path) for path in config.grads.values()]
+            grads = torch.autograd.grad(loss, leaves, allow_unused=True)
+            expected = {name: (torch.zeros_like(leaf) if g is None else g).numpy()
+                        for name, leaf, g in zip(config.grads, leaves, grads)}
+            context.expected_cache[key] = (expected, [*upstream, to_numpy(outputs[config.cache])])
+        return context.expected_cache[key]
+
+    # --- against finite differences of the student's own forward ------------------------------------
+
+    def _against_differences(self, context: CheckContext, case: Case, tally: calling.CaseTally) -> Verdict | None:
+        config: GradientConfig = context.item.config
+        runner, aliases = context.runner, context.rubric.aliases
+        handle = f"{context.item.id}/{case.index}"
+        forward = runner.call(config.student_forward, list(with_aliases(case.args, aliases).values()), keep=handle)
+        if forward.status == "missing":
+            return missing_function(context, config.student_forward, forward.message)
+        if not forward.ok:
+            tally.record_call_failure(case.label, forward)
+            return None
+        try:
+            upstream_shapes = [np.shape(forward.value[i]) for i in config.upstream]
+        except (TypeError, IndexError, KeyError):
+            tally.record(case.label, f"{config.student_forward}() does not return the outputs the backward needs")
+            return None
+        rng = seeded_rng(context.rubric.id, context.item.id, str(case.index), "upstream")
+        upstream = [rng.standard_normal(shape) for shape in upstream_shapes]
+        backward = runner.call(config.target, [*upstream, Handle(handle)[config.cache]])
+        if backward.status == "missing":
+            return missing_function(context, config.target, backward.message)
+        if not backward.ok:
+            tally.record_call_failure(case.label, backward)
+            return None
+        grads = canonical(backward.value, aliases)
+        for name, path in config.grads.items():
+            problem, errored = self._probe(context, case, grads, name, path, upstream, rng)
+            if problem:
+                tally.record(case.label, problem, errored)
+                return None
+        tally.record(case.label, None)
+        return None
+
+    def _probe(self, context, case, grads, name, path, upstream, rng) -> tuple[str | None, bool]:
+        """Compare a few entries of one gradient with central differences: (problem, was it an error)."""
+        config: GradientConfig = context.item.config
+        if not isinstance(grads, dict) or name not in grads:
+            return f"the returned gradients have no '{name}'", False
+        point = np.asarray(resolve(case.args, path), dtype=np.float64)
+        gradient = np.asarray(grads[name]) if isinstance(grads[name], np.ndarray) else None
+        if gradient is None or gradient.shape != point.shape:
+            got = "no array" if gradient is None else f"shape {gradient.shape}"
+            return f"{name}: expected shape {point.shape} (the shape of {'.'.join(path)}), got {got}", False
+        for flat in rng.choice(point.size, size=min(config.probes, point.size), replace=False):
+            index = np.unravel_index(int(flat), point.shape)
+            losses = []
+            for sign in (1, -1):
+                moved = point.copy()
+                moved[index] += sign * config.epsilon
+                args = with_aliases(replaced(case.args, path, moved), context.rubric.aliases)
+                result = context.runner.call(config.student_forward, list(args.values()))
+                if not result.ok:
+                    return f"{config.student_forward}() failed while probing {name}: {result.message}", True
+                losses.append(sum(float(np.sum(np.asarray(result.value[i]) * g))
+                                  for i, g in zip(config.upstream, upstream)))
+            numeric = (losses[0] - losses[1]) / (2 * config.epsilon)
+            difference = first_difference(np.float64(numeric), gradient[index], config.tolerance)
+            if difference:
+                where = [int(i) for i in index]
+                return (f"{name}{where} = {float(gradient[index]):.6g} but finite differences of your forward give "
+                        f"{numeric:.6g}"), False
+        return None, False

@@ -1,0 +1,29 @@
+"""Moving values between numpy (what crosses the bridge) and torch (what the references compute in)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def to_torch(value: Any, requires_grad: bool = False) -> Any:
+    """float64 tensors for every array in a structure; floats get ``requires_grad`` when asked."""
+    if isinstance(value, np.ndarray):
+        tensor = torch.from_numpy(np.array(value, dtype=np.float64 if value.dtype.kind in "biuf" else value.dtype))
+        return tensor.requires_grad_(requires_grad and tensor.is_floating_point())
+    if isinstance(value, dict):
+        return {key: to_torch(item, requires_grad) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_torch(item, requires_grad) for item in value)
+    return value
+
+
+def to_numpy(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    if isinstance(value, dict):
+        return {key: to_numpy(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_numpy(item) for item in value)
+    return value

@@ -1,0 +1,220 @@
+"""One Jupyter kernel for one student notebook: started under resource limits in the submission's
+workspace, given code with a deadline, killed and restarted when it hangs or dies.
+
+Execution goes through nbclient's ``NotebookClient`` so that outputs, errors and kernel death are
+handled the way Jupyter does; on top of it this module adds a hard wall-clock deadline (a kernel that
+ignores the interrupt is killed, with its whole process group), an output cap, a scrubbed environment
+and ``prlimit`` limits.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import ensure_event_loop
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from .limits import Limits
+
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
+KILL_GRACE_S = 3.0
+
+
+def strip_ansi(text: str) -> str:
+    return ANSI.sub("", text)
+
+
+@dataclass
+class Outcome:
+    """What happened to one piece of code sent to the kernel."""
+
+    status: str  # ok | error | timeout | dead
+    duration_s: float
+    ename: str = ""
+    evalue: str = ""
+    traceback: str = ""
+    stdout: str = ""
+    output_truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def describe(self) -> str:
+        if self.status == "error":
+            return f"{self.ename}: {self.evalue}".strip(": ")
+        if self.status == "timeout":
+            return f"did not finish within {self.duration_s:.0f} s"
+        if self.status == "dead":
+            return "the kernel died (the code crashed it or exited)"
+        return "ok"
+
+
+class _LimitedKernelManager(AsyncKernelManager):
+    """Starts the kernel behind ``prlimit`` so the limits bind the kernel and every child it forks."""
+
+    limit_args: list[str] = []
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        command = super().format_kernel_cmd(extra_arguments)
+        prlimit = shutil.which("prlimit")
+        return [prlimit, *self.limit_args, "--", *command] if prlimit and self.limit_args else command
+
+
+class _CappedClient(NotebookClient):
+    """A NotebookClient that keeps at most ``output_cap`` characters of text output per cell."""
+
+    output_cap = 1 << 20
+
+    def output(self, outs, msg, display_id, cell_index):
+        used = sum(len(str(o.get("text", ""))) + len(str(o.get("data", ""))) for o in outs)
+        if used >= self.output_cap:
+            _mark_truncated(outs)
+            return None
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is not None and len(str(out.get("text", ""))) > self.output_cap - used:
+            out["text"] = str(out["text"])[: self.output_cap - used]
+            _mark_truncated(outs)
+        return out
+
+
+def _mark_truncated(outs) -> None:
+    if not any(o.get("name") == "dlgrade-truncated" for o in outs):
+        outs.append(nbformat.v4.new_output("stream", name="dlgrade-truncated", text=""))
+
+
+def _limit_args(limits: Limits) -> list[str]:
+    mib = 2**20
+    return [
+        f"--as={limits.memory_mb * mib}",
+        f"--nproc={limits.processes}",
+        f"--fsize={limits.file_size_mb * mib}",
+        f"--nofile={limits.open_files}",
+        "--core=0",
+    ]
+
+
+def kernel_environment(home: Path) -> dict[str, str]:
+    """The only environment the student's code sees: no tokens, proxies or grader settings."""
+    return {
+        "PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "MPLBACKEND": "Agg",
+        # one thread per kernel: parallel grading of a class is faster than threads fighting for cores
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+
+
+@dataclass
+class KernelSession:
+    """A kernel whose working directory is ``cwd``.  Use as a context manager."""
+
+    cwd: Path
+    limits: Limits = field(default_factory=Limits)
+    restarts: int = 0
+    _client: _CappedClient | None = None
+    _runtime_dir: Path | None = None
+
+    def __enter__(self) -> "KernelSession":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.shutdown()
+
+    def start(self) -> None:
+        self._runtime_dir = Path(tempfile.mkdtemp(prefix="dlgrade-kernel-"))
+        notebook = nbformat.v4.new_notebook()
+        notebook.cells.append(nbformat.v4.new_code_cell(""))
+        manager = _LimitedKernelManager(kernel_name="python3", transport="ipc",
+                                        connection_file=str(self._runtime_dir / "kernel.json"))
+        manager.limit_args = _limit_args(self.limits)
+        client = _CappedClient(notebook, km=manager, timeout=None, allow_errors=True,
+                               record_timing=False, iopub_timeout=2, shell_timeout_interval=1)
+        client.output_cap = self.limits.output_kb * 1024
+        loop = ensure_event_loop()
+        loop.run_until_complete(client.async_start_new_kernel(cwd=str(self.cwd), env=kernel_environment(self.cwd)))
+        loop.run_until_complete(client.async_start_new_kernel_client())
+        self._client = client
+
+    def shutdown(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and client.km is not None:
+            manager = client.km
+            loop = ensure_event_loop()
+            try:
+                loop.run_until_complete(asyncio.wait_for(manager.shutdown_kernel(now=True), KILL_GRACE_S))
+            except Exception:  # already dead, or refusing to die: kill the process group outright
+                try:
+                    loop.run_until_complete(manager._async_kill_kernel())
+                except Exception:
+                    pass
+            try:
+                if client.kc is not None:
+                    client.kc.stop_channels()
+                loop.run_until_complete(manager._async_cleanup_resources())
+            except Exception:
+                pass
+        if self._runtime_dir is not None:
+            shutil.rmtree(self._runtime_dir, ignore_errors=True)
+            self._runtime_dir = None
+
+    def restart(self) -> None:
+        self.shutdown()
+        self.restarts += 1
+        self.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._client is not None
+
+    def execute(self, code: str, timeout_s: float) -> Outcome:
+        """Run ``code``; on timeout or death the kernel is killed and ``alive`` turns False."""
+        if self._client is None:
+            self.start()
+        client = self._client
+        cell = nbformat.v4.new_code_cell(code)
+        client.nb.cells[0] = cell
+        client.timeout = max(1, int(round(timeout_s)))
+        loop = ensure_event_loop()
+        started = time.monotonic()
+        try:
+            loop.run_until_complete(asyncio.wait_for(client.async_execute_cell(cell, 0, store_history=False),
+                                                     timeout_s + KILL_GRACE_S))
+        except (CellTimeoutError, asyncio.TimeoutError, TimeoutError):
+            self.shutdown()
+            return Outcome("timeout", timeout_s, stdout=_stdout(cell))
+        except DeadKernelError:
+            self.shutdown()
+            return Outcome("dead", time.monotonic() - started, stdout=_stdout(cell))
+        duration = time.monotonic() - started
+        truncated = any(o.get("name") == "dlgrade-truncated" for o in cell.outputs)
+        for output in cell.outputs:
+            if output.get("output_type") == "error":
+                return Outcome("error", duration, ename=str(output.get("ename", ""))[:200],
+                               evalue=strip_ansi(str(output.get("evalue", "")))[:2000],
+                               traceback=strip_ansi("\n".join(output.get("traceback", [])))[-4000:],
+                               stdout=_stdout(cell), output_truncated=truncated)
+        return Outcome("ok", duration, stdout=_stdout(cell), output_truncated=truncated)
+
+
+def _stdout(cell) -> str:
+    text = "".join(str(o.get("text", "")) for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+    return strip_ansi(text)[-4000:]

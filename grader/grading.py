@@ -1,0 +1,138 @@
+"""Grade one submission: submission → execution → checks → Report.  Nothing here renders."""
+from __future__ import annotations
+
+import filecmp
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+
+from . import __version__
+from .checks import kind_class
+from .checks.base import CheckContext, Verdict
+from .execution.limits import Limits
+from .execution.runner import NotebookRunner, NotebookUnreadable
+from .report.model import (CellErrorInfo, GraderInfo, ItemResult, NotebookResult, Report, SubmissionInfo, totals)
+from .rubric import Item, Notebook, Rubric
+from .submission import Submission, SubmissionError, find_notebook, identify, open_submission
+
+
+@dataclass
+class GradingOptions:
+    limit_overrides: dict = field(default_factory=dict)  # from the command line; beat the rubric's
+    keep_workspace: bool = False
+    expected_cache: dict = field(default_factory=dict)  # shared by every submission of one session
+
+
+def _item_result(item: Item, verdict: Verdict, duration: float) -> ItemResult:
+    fraction = min(max(verdict.fraction, 0.0), 1.0)
+    return ItemResult(item.id, item.title, item.kind, item.visibility, item.points, round(item.points * fraction, 6),
+                      verdict.status, verdict.feedback, item.notebook, verdict.details, round(duration, 3))
+
+
+def _failed_items(items: list[Item], message: str) -> list[ItemResult]:
+    return [_item_result(item, Verdict(0.0, "error", message), 0.0) for item in items]
+
+
+def grade(zip_path: Path, rubric: Rubric, options: GradingOptions | None = None) -> Report:
+    options = options or GradingOptions()
+    started, clock = datetime.now(timezone.utc), time.monotonic()
+    limits = rubric.limits.merged(options.limit_overrides)
+    student, name_warning = identify(zip_path.name, rubric.submission_pattern)
+    report = Report(assignment={"id": rubric.id, "title": rubric.title}, student=student,
+                    submission=SubmissionInfo(zip_path.name), items=[], total=totals([]), notebooks=[],
+                    grader=GraderInfo(__version__, rubric.id, rubric.sha256), limits=limits.as_dict(),
+                    warnings=[name_warning] if name_warning else [], started_at=started.isoformat(timespec="seconds"))
+    try:
+        submission = open_submission(zip_path)
+    except SubmissionError as exc:
+        report.error = str(exc)
+        report.items = _failed_items(rubric.items, f"the submission could not be read: {exc}")
+    else:
+        report.submission = SubmissionInfo(zip_path.name, submission.sha256, submission.size_bytes)
+        report.warnings += submission.warnings
+        try:
+            report.items = _grade_items(submission, rubric, limits, options, report)
+        finally:
+            if not options.keep_workspace:
+                submission.cleanup()
+            else:
+                report.warnings.append(f"workspace kept at {submission.workspace}")
+    report.total = totals(report.items)
+    report.duration_s = round(time.monotonic() - clock, 3)
+    return report
+
+
+def _grade_items(submission: Submission, rubric: Rubric, limits: Limits, options: GradingOptions,
+                 report: Report) -> list[ItemResult]:
+    results: dict[str, ItemResult] = {}
+    for notebook in rubric.notebooks.values():
+        items = [item for item in rubric.items if item.notebook == notebook.name]
+        if items:
+            for result in _grade_notebook(submission, rubric, notebook, items, limits, options, report):
+                results[result.id] = result
+    for item in rubric.items:
+        if item.id not in results:  # kinds that need no notebook
+            results[item.id] = _run_check(item, rubric, None, options)
+    return [results[item.id] for item in rubric.items]
+
+
+def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, items: list[Item], limits: Limits,
+                    options: GradingOptions, report: Report) -> list[ItemResult]:
+    chosen, others = find_notebook(submission.files, notebook.match)
+    record = NotebookResult(notebook.name, chosen, notebook.mode)
+    report.notebooks.append(record)
+    if chosen is None:
+        found = [f for f in submission.files if f.endswith(".ipynb")] or submission.files
+        listing = ", ".join(found[:10]) + (" …" if len(found) > 10 else "") if found else "no files"
+        record.problem = (f"no notebook matching {' or '.join(notebook.match)} in the submission "
+                          f"(found: {listing})")
+        return _failed_items(items, record.problem)
+    if others:
+        report.warnings.append(f"several files match notebook '{notebook.name}': graded {chosen}, "
+                               f"ignored {', '.join(others)}")
+    path = submission.workspace.joinpath(*PurePosixPath(chosen).parts)
+    report.warnings += _copy_starter_files(notebook, path.parent)
+    runner = NotebookRunner(path, notebook.mode, limits, submission.workspace / ".dlgrade-bridge")
+    try:
+        with runner:
+            _record_execution(record, runner)
+            return [_run_check(item, rubric, runner, options) for item in items]
+    except NotebookUnreadable as exc:
+        record.problem = str(exc)
+        return _failed_items(items, record.problem)
+    finally:
+        _record_execution(record, runner)
+
+
+def _record_execution(record: NotebookResult, runner: NotebookRunner) -> None:
+    record.duration_s = round(runner.duration_s, 3)
+    record.errors = [CellErrorInfo(e.cell, e.error) for e in runner.errors]
+    record.kernel_restarts = runner.restarts
+    record.timed_out = runner.timed_out
+
+
+def _copy_starter_files(notebook: Notebook, folder: Path) -> list[str]:
+    """The course's starter files win over a student's copy, so every notebook imports the same helpers."""
+    warnings = []
+    for source in notebook.starter_files:
+        target = folder / source.name
+        if target.is_symlink() or (target.exists() and not target.is_file()):
+            target.unlink() if target.is_symlink() else shutil.rmtree(target)
+        elif target.exists() and not filecmp.cmp(source, target, shallow=False):
+            warnings.append(f"the submission's {source.name} differs from the course's starter file; "
+                            "the course's copy was used")
+        shutil.copyfile(source, target)
+    return warnings
+
+
+def _run_check(item: Item, rubric: Rubric, runner: NotebookRunner | None, options: GradingOptions) -> ItemResult:
+    started = time.monotonic()
+    context = CheckContext(rubric, item, runner, options.expected_cache)
+    try:
+        verdict = kind_class(item.kind)().run(context)
+    except Exception as exc:  # a grader bug must cost one item, not the class's grading
+        verdict = Verdict(0.0, "error", f"internal grader error in the {item.kind} check: "
+                                        f"{type(exc).__name__}: {exc}", {"internal_error": True})
+    return _item_result(item, verdict, time.monotonic() - started)

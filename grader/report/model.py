@@ -1,0 +1,99 @@
+"""The Report: the one serialisable result of grading a submission.  Renderers read only this."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+STATUSES = ("passed", "partial", "failed", "error", "manual", "skipped")
+
+
+@dataclass
+class Student:
+    first: str | None = None
+    last: str | None = None
+    student_id: str | None = None
+
+
+@dataclass
+class SubmissionInfo:
+    file: str
+    sha256: str | None = None
+    size_bytes: int | None = None
+
+
+@dataclass
+class GraderInfo:
+    version: str
+    rubric_id: str
+    rubric_sha256: str
+
+
+@dataclass
+class ItemResult:
+    id: str
+    title: str
+    kind: str
+    visibility: str
+    points: float
+    score: float
+    status: str
+    feedback: str
+    notebook: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+
+
+@dataclass
+class CellErrorInfo:
+    cell: int
+    error: str
+
+
+@dataclass
+class NotebookResult:
+    name: str
+    path: str | None
+    mode: str
+    duration_s: float = 0.0
+    errors: list[CellErrorInfo] = field(default_factory=list)
+    kernel_restarts: int = 0
+    timed_out: bool = False
+    problem: str | None = None  # the notebook was not found or could not be run at all
+
+
+@dataclass
+class Total:
+    score: float
+    max: float
+    manual_pending: float = 0.0
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.score / self.max if self.max else 100.0
+
+
+@dataclass
+class Report:
+    assignment: dict[str, str]
+    student: Student
+    submission: SubmissionInfo
+    grader: GraderInfo
+    items: list[ItemResult]
+    total: Total
+    notebooks: list[NotebookResult]
+    limits: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None  # the submission could not be read at all
+    started_at: str = ""
+    duration_s: float = 0.0
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def totals(items: list[ItemResult]) -> Total:
+    score = round(sum(item.score for item in items), 6)
+    manual = sum(item.points for item in items if item.status == "manual")
+    return Total(score=score, max=sum(item.points for item in items), manual_pending=manual)

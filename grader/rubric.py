@@ -1,0 +1,297 @@
+"""Rubrics: one TOML file per assignment, validated on load.
+
+Every error names the file, the item (or table) and the field.  Paths in a rubric are relative to the
+rubric's folder.  Bundled rubrics live in the ``rubrics`` package and are addressed by id
+(``--rubric hw3``); any other path to a ``.toml`` file is a course's own rubric.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import re
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+from .execution.cells import MODES
+from .execution.limits import FIELD_NAMES as LIMIT_FIELDS
+from .execution.limits import Limits
+
+ITEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+VISIBILITIES = ("public", "hidden")
+COMMON_ITEM_FIELDS = {"id", "title", "kind", "points", "visibility", "notebook", "description"}
+
+
+class RubricError(Exception):
+    """A rubric that cannot be used; the message names the file, the place and the field."""
+
+    def __init__(self, path: Path | str, where: str, field_name: str, message: str):
+        self.path, self.where, self.field, self.message = str(path), where, field_name, message
+        location = f"{where}, field '{field_name}'" if field_name else where
+        super().__init__(f"{self.path}: {location}: {message}")
+
+
+class FieldError(Exception):
+    """Raised by a kind's validation; the rubric loader adds the file and the item."""
+
+    def __init__(self, field_name: str, message: str):
+        self.field, self.message = field_name, message
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Notebook:
+    name: str
+    match: tuple[str, ...]
+    mode: str
+    starter_files: tuple[Path, ...] = ()
+    template: Path | None = None
+    solution: Path | None = None
+
+
+@dataclass(frozen=True)
+class Generator:
+    """Makes the arguments of one call from a seeded rng and sizes drawn from ``dims``."""
+
+    name: str
+    function: Callable
+    dims: dict[str, tuple[int, int]]
+    edge: tuple[dict[str, int], ...] = ()
+
+
+@dataclass
+class Item:
+    id: str
+    title: str
+    kind: str
+    points: float
+    visibility: str
+    notebook: str | None
+    description: str
+    config: Any  # the kind's own validated settings
+
+
+@dataclass
+class Rubric:
+    path: Path
+    id: str
+    title: str
+    submission_pattern: re.Pattern | None
+    limits: Limits
+    aliases: dict[str, str]
+    notebooks: dict[str, Notebook]
+    generators: dict[str, Generator]
+    items: list[Item]
+    sha256: str
+    raw: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    @property
+    def max_points(self) -> float:
+        return sum(item.points for item in self.items)
+
+
+def bundled_rubric_ids() -> list[str]:
+    root = resources.files("rubrics")
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and p.joinpath("rubric.toml").is_file())
+
+
+def locate(spec: str) -> Path:
+    """A rubric id of a bundled course, or a path to a rubric file (or to a folder holding rubric.toml)."""
+    candidate = Path(spec)
+    if candidate.is_dir():
+        candidate = candidate / "rubric.toml"
+    if candidate.is_file():
+        return candidate.resolve()
+    if re.fullmatch(r"[A-Za-z0-9_\-]+", spec) and spec in bundled_rubric_ids():
+        return Path(str(resources.files("rubrics").joinpath(spec, "rubric.toml")))
+    known = ", ".join(bundled_rubric_ids()) or "none"
+    raise RubricError(spec, "rubric", "", f"no such rubric file, and not a bundled rubric id (bundled: {known})")
+
+
+def load(spec: str | Path) -> Rubric:
+    path = locate(str(spec))
+    raw_bytes = path.read_bytes()
+    try:
+        raw = tomllib.loads(raw_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise RubricError(path, "file", "", f"not valid TOML: {exc}") from None
+    return _build(path, raw, hashlib.sha256(raw_bytes).hexdigest())
+
+
+def _build(path: Path, raw: dict, sha256: str) -> Rubric:
+    from .checks import kind_class  # the registry imports rubric types; import here to keep one direction
+
+    assignment = _table(path, raw, "assignment", required=True)
+    rubric_id = _string(path, "[assignment]", assignment, "id", required=True)
+    pattern = _string(path, "[assignment]", assignment, "submission")
+    try:
+        submission_pattern = re.compile(pattern) if pattern else None
+    except re.error as exc:
+        raise RubricError(path, "[assignment]", "submission", f"not a valid regular expression: {exc}") from None
+    limits_table = _table(path, raw, "limits")
+    for key, value in limits_table.items():
+        if key not in LIMIT_FIELDS:
+            raise RubricError(path, "[limits]", key, f"unknown limit (known: {', '.join(LIMIT_FIELDS)})")
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise RubricError(path, "[limits]", key, "must be a positive number")
+    aliases = _table(path, raw, "aliases")
+    for key, value in aliases.items():
+        if not isinstance(value, str):
+            raise RubricError(path, "[aliases]", key, "must be a string: the other spelling of this key")
+
+    rubric = Rubric(path=path, id=rubric_id, title=_string(path, "[assignment]", assignment, "title") or rubric_id,
+                    submission_pattern=submission_pattern, limits=Limits().merged(limits_table),
+                    aliases=dict(aliases), notebooks=_notebooks(path, raw), generators=_generators(path, raw),
+                    items=[], sha256=sha256, raw=raw)
+    items = raw.get("items", [])
+    if not isinstance(items, list) or not items:
+        raise RubricError(path, "[[items]]", "", "the rubric has no items")
+    seen = set()
+    for index, table in enumerate(items):
+        where = f"items[{index}]"
+        if not isinstance(table, dict):
+            raise RubricError(path, where, "", "must be a table")
+        item_id = _string(path, where, table, "id", required=True)
+        where = f"items[{index}] ({item_id})"
+        if not ITEM_ID.match(item_id):
+            raise RubricError(path, where, "id", "use letters, digits, '.', '_' and '-'")
+        if item_id in seen:
+            raise RubricError(path, where, "id", "duplicate item id")
+        seen.add(item_id)
+        kind = _string(path, where, table, "kind", required=True)
+        try:
+            check_class = kind_class(kind)
+        except KeyError as exc:
+            raise RubricError(path, where, "kind", str(exc.args[0])) from None
+        points = table.get("points")
+        if not isinstance(points, (int, float)) or isinstance(points, bool) or points < 0:
+            raise RubricError(path, where, "points", "must be a number ≥ 0")
+        visibility = table.get("visibility", "public")
+        if visibility not in VISIBILITIES:
+            raise RubricError(path, where, "visibility", f"must be one of {', '.join(VISIBILITIES)}")
+        notebook = table.get("notebook")
+        if check_class.needs_notebook and notebook not in rubric.notebooks:
+            known = ", ".join(rubric.notebooks) or "none declared"
+            raise RubricError(path, where, "notebook", f"must name one of the [[notebooks]] ({known})")
+        own = {k: v for k, v in table.items() if k not in COMMON_ITEM_FIELDS}
+        try:
+            config = check_class.configure(own, rubric)
+        except FieldError as exc:
+            raise RubricError(path, where, exc.field, exc.message) from None
+        rubric.items.append(Item(item_id, _string(path, where, table, "title") or item_id, kind, float(points),
+                                 visibility, notebook, _string(path, where, table, "description") or "", config))
+    return rubric
+
+
+def _table(path: Path, raw: dict, name: str, required: bool = False) -> dict:
+    value = raw.get(name, None)
+    if value is None:
+        if required:
+            raise RubricError(path, f"[{name}]", "", "missing table")
+        return {}
+    if not isinstance(value, dict):
+        raise RubricError(path, f"[{name}]", "", "must be a table")
+    return value
+
+
+def _string(path: Path, where: str, table: dict, key: str, required: bool = False) -> str | None:
+    value = table.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise RubricError(path, where, key, "required" if value is None else "must be a non-empty string")
+    return value
+
+
+def _rubric_file(path: Path, where: str, key: str, relative: str) -> Path:
+    target = (path.parent / relative).resolve()
+    if not target.is_file():
+        raise RubricError(path, where, key, f"file not found: {relative}")
+    return target
+
+
+def _notebooks(path: Path, raw: dict) -> dict[str, Notebook]:
+    tables = raw.get("notebooks", [])
+    if not isinstance(tables, list):
+        raise RubricError(path, "[[notebooks]]", "", "must be an array of tables")
+    notebooks = {}
+    for index, table in enumerate(tables):
+        where = f"notebooks[{index}]"
+        name = _string(path, where, table, "name", required=True)
+        where = f"notebooks[{index}] ({name})"
+        match = table.get("match")
+        if isinstance(match, str):
+            match = [match]
+        if not isinstance(match, list) or not match or not all(isinstance(m, str) and m for m in match):
+            raise RubricError(path, where, "match", "must be a list of file-name patterns such as '*RNN*.ipynb'")
+        mode = table.get("mode", "full")
+        if mode not in MODES:
+            raise RubricError(path, where, "mode", f"must be one of {', '.join(MODES)}")
+        starters = table.get("starter_files", [])
+        if not isinstance(starters, list):
+            raise RubricError(path, where, "starter_files", "must be a list of paths")
+        optional = {key: _rubric_file(path, where, key, table[key]) for key in ("template", "solution") if key in table}
+        notebooks[name] = Notebook(name, tuple(match), mode,
+                                   tuple(_rubric_file(path, where, "starter_files", s) for s in starters),
+                                   optional.get("template"), optional.get("solution"))
+    return notebooks
+
+
+def _generators(path: Path, raw: dict) -> dict[str, Generator]:
+    generators = {}
+    for name, table in _table(path, raw, "generators").items():
+        where = f"[generators.{name}]"
+        if not isinstance(table, dict):
+            raise RubricError(path, where, "", "must be a table")
+        function = resolve_callable(path, where, "function", table.get("function"))
+        dims = table.get("dims", {})
+        if not isinstance(dims, dict):
+            raise RubricError(path, where, "dims", "must be a table of name = [low, high]")
+        for dim, bounds in dims.items():
+            if (not isinstance(bounds, list) or len(bounds) != 2 or not all(isinstance(b, int) for b in bounds)
+                    or not 1 <= bounds[0] <= bounds[1]):
+                raise RubricError(path, where, f"dims.{dim}", "must be [low, high] with 1 ≤ low ≤ high")
+        edge = table.get("edge", [])
+        if not isinstance(edge, list) or not all(isinstance(e, dict) for e in edge):
+            raise RubricError(path, where, "edge", "must be a list of tables such as { m = 1 }")
+        for case in edge:
+            for dim, value in case.items():
+                if dim not in dims or not isinstance(value, int) or value < 1:
+                    raise RubricError(path, where, "edge", f"'{dim} = {value}' is not a positive size of a declared dim")
+        generators[name] = Generator(name, function, {k: (v[0], v[1]) for k, v in dims.items()}, tuple(edge))
+    return generators
+
+
+def resolve_callable(path: Path, where: str, key: str, spec: Any) -> Callable:
+    """``package.module:name`` (importable), or ``relative/file.py:name`` beside the rubric."""
+    if not isinstance(spec, str) or spec.count(":") != 1:
+        raise RubricError(path, where, key, "must be 'module:function' or 'file.py:function'")
+    module_name, attribute = spec.split(":")
+    try:
+        if module_name.endswith(".py"):
+            file = _rubric_file(path, where, key, module_name)
+            unique = f"_dlgrade_rubric_{hashlib.sha1(str(file).encode()).hexdigest()[:12]}"
+            module = sys.modules.get(unique)
+            if module is None:
+                module_spec = importlib.util.spec_from_file_location(unique, file)
+                module = importlib.util.module_from_spec(module_spec)
+                sys.modules[unique] = module
+                module_spec.loader.exec_module(module)  # trusted: the course's own reference code
+        else:
+            module = importlib.import_module(module_name)
+        target = getattr(module, attribute)
+    except RubricError:
+        raise
+    except Exception as exc:
+        raise RubricError(path, where, key, f"cannot load {spec}: {type(exc).__name__}: {exc}") from None
+    if not callable(target):
+        raise RubricError(path, where, key, f"{spec} is not callable")
+    return target

@@ -1,0 +1,262 @@
+"""Write rubrics/hw3/{solution,template}/P1_RNN_LSTM.ipynb.
+
+The template is the solution with every region between ``### START CODE HERE ###`` and
+``### END CODE HERE ###`` replaced by ``None`` assignments, so the two can never drift apart.
+Run: python tools/build_hw3_notebooks.py
+"""
+import re
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1] / "rubrics" / "hw3"
+
+INTRO = """# HW3 — Practical P1: RNN and LSTM from scratch
+
+Implement the forward and backward passes of a basic RNN and of an LSTM in numpy, in the
+`parameters`-dict convention: one time step's input `xt` has shape `(n_x, m)` (features × batch), a
+sequence `x` has shape `(n_x, m, T_x)`, and hidden states `(n_a, m)` / `(n_a, m, T_x)`.
+
+Write your code only between `### START CODE HERE ###` and `### END CODE HERE ###`. Do not rename the
+functions or change what they return: the grader calls them with its own inputs.
+
+You can check your public items while you work with `grade check` (see the course page)."""
+
+CELLS = [
+    ("markdown", INTRO),
+    ("code", "import numpy as np\nfrom rnn_utils import *"),
+    ("markdown", "## 1. RNN forward\n\n$a^{\\langle t \\rangle} = \\tanh(W_{ax} x^{\\langle t \\rangle} + W_{aa} a^{\\langle t-1 \\rangle} + b_a)$, $\\hat y^{\\langle t \\rangle} = \\mathrm{softmax}(W_{ya} a^{\\langle t \\rangle} + b_y)$"),
+    ("code", '''def rnn_cell_forward(xt, a_prev, parameters):
+    """One step of the RNN. Returns a_next (n_a, m), yt_pred (n_y, m) and cache = (a_next, a_prev, xt, parameters)."""
+    Wax = parameters["Wax"]
+    Waa = parameters["Waa"]
+    Wya = parameters["Wya"]
+    ba = parameters["ba"]
+    by = parameters["by"]
+    ### START CODE HERE ###
+    a_next = np.tanh(np.dot(Wax, xt) + np.dot(Waa, a_prev) + ba)
+    yt_pred = softmax(np.dot(Wya, a_next) + by)
+    ### END CODE HERE ###
+    cache = (a_next, a_prev, xt, parameters)
+    return a_next, yt_pred, cache'''),
+    ("code", '''def rnn_forward(x, a0, parameters):
+    """The RNN over T_x steps. Returns a (n_a, m, T_x), y_pred (n_y, m, T_x) and caches = (list of caches, x)."""
+    caches = []
+    n_x, m, T_x = x.shape
+    n_y, n_a = parameters["Wya"].shape
+    ### START CODE HERE ###
+    a = np.zeros((n_a, m, T_x))
+    y_pred = np.zeros((n_y, m, T_x))
+    a_next = a0
+    for t in range(T_x):
+        a_next, yt_pred, cache = rnn_cell_forward(x[:, :, t], a_next, parameters)
+        a[:, :, t] = a_next
+        y_pred[:, :, t] = yt_pred
+        caches.append(cache)
+    ### END CODE HERE ###
+    caches = (caches, x)
+    return a, y_pred, caches'''),
+    ("code", '''np.random.seed(1)
+x_tmp = np.random.randn(3, 10, 4)
+a0_tmp = np.random.randn(5, 10)
+parameters_tmp = {"Waa": np.random.randn(5, 5), "Wax": np.random.randn(5, 3), "Wya": np.random.randn(2, 5),
+                  "ba": np.random.randn(5, 1), "by": np.random.randn(2, 1)}
+a_tmp, y_pred_tmp, caches_tmp = rnn_forward(x_tmp, a0_tmp, parameters_tmp)
+print("a[4][1] =", a_tmp[4][1])
+print("y_pred.shape =", y_pred_tmp.shape)'''),
+    ("markdown", "## 2. LSTM forward\n\nGates act on `concat = [a_prev; xt]` (hidden state on top): forget $\\Gamma_f$, update $\\Gamma_i$, candidate $\\tilde c$, output $\\Gamma_o$."),
+    ("code", '''def lstm_cell_forward(xt, a_prev, c_prev, parameters):
+    """One LSTM step. Returns a_next, c_next, yt_pred and
+    cache = (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters)."""
+    Wf = parameters["Wf"]
+    bf = parameters["bf"]
+    Wi = parameters["Wi"]
+    bi = parameters["bi"]
+    Wc = parameters["Wc"]
+    bc = parameters["bc"]
+    Wo = parameters["Wo"]
+    bo = parameters["bo"]
+    Wy = parameters["Wy"]
+    by = parameters["by"]
+    n_x, m = xt.shape
+    n_y, n_a = Wy.shape
+    ### START CODE HERE ###
+    concat = np.concatenate((a_prev, xt), axis=0)
+    ft = sigmoid(np.dot(Wf, concat) + bf)
+    it = sigmoid(np.dot(Wi, concat) + bi)
+    cct = np.tanh(np.dot(Wc, concat) + bc)
+    c_next = ft * c_prev + it * cct
+    ot = sigmoid(np.dot(Wo, concat) + bo)
+    a_next = ot * np.tanh(c_next)
+    yt_pred = softmax(np.dot(Wy, a_next) + by)
+    ### END CODE HERE ###
+    cache = (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters)
+    return a_next, c_next, yt_pred, cache'''),
+    ("code", '''def lstm_forward(x, a0, parameters):
+    """The LSTM over T_x steps from c = 0. Returns a, y, c (each (·, m, T_x)) and caches = (list of caches, x)."""
+    caches = []
+    n_x, m, T_x = x.shape
+    n_y, n_a = parameters["Wy"].shape
+    ### START CODE HERE ###
+    a = np.zeros((n_a, m, T_x))
+    c = np.zeros((n_a, m, T_x))
+    y = np.zeros((n_y, m, T_x))
+    a_next = a0
+    c_next = np.zeros((n_a, m))
+    for t in range(T_x):
+        a_next, c_next, yt, cache = lstm_cell_forward(x[:, :, t], a_next, c_next, parameters)
+        a[:, :, t] = a_next
+        c[:, :, t] = c_next
+        y[:, :, t] = yt
+        caches.append(cache)
+    ### END CODE HERE ###
+    caches = (caches, x)
+    return a, y, c, caches'''),
+    ("markdown", "## 3. RNN backward\n\nGiven the gradient of the loss with respect to $a^{\\langle t \\rangle}$, return the gradients of the inputs and parameters."),
+    ("code", '''def rnn_cell_backward(da_next, cache):
+    """Returns a dict with dxt, da_prev, dWax, dWaa, dba."""
+    (a_next, a_prev, xt, parameters) = cache
+    Wax = parameters["Wax"]
+    Waa = parameters["Waa"]
+    ### START CODE HERE ###
+    dz = (1 - a_next ** 2) * da_next
+    dxt = np.dot(Wax.T, dz)
+    dWax = np.dot(dz, xt.T)
+    da_prev = np.dot(Waa.T, dz)
+    dWaa = np.dot(dz, a_prev.T)
+    dba = np.sum(dz, axis=1, keepdims=True)
+    ### END CODE HERE ###
+    gradients = {"dxt": dxt, "da_prev": da_prev, "dWax": dWax, "dWaa": dWaa, "dba": dba}
+    return gradients'''),
+    ("code", '''def rnn_backward(da, caches):
+    """da: (n_a, m, T_x), the upstream gradient of every hidden state. Returns dx, da0, dWax, dWaa, dba."""
+    (caches, x) = caches
+    (a1, a0, x1, parameters) = caches[0]
+    n_a, m, T_x = da.shape
+    n_x, m = x1.shape
+    ### START CODE HERE ###
+    dx = np.zeros((n_x, m, T_x))
+    dWax = np.zeros((n_a, n_x))
+    dWaa = np.zeros((n_a, n_a))
+    dba = np.zeros((n_a, 1))
+    da_prevt = np.zeros((n_a, m))
+    for t in reversed(range(T_x)):
+        gradients = rnn_cell_backward(da[:, :, t] + da_prevt, caches[t])
+        dx[:, :, t] = gradients["dxt"]
+        da_prevt = gradients["da_prev"]
+        dWax += gradients["dWax"]
+        dWaa += gradients["dWaa"]
+        dba += gradients["dba"]
+    da0 = da_prevt
+    ### END CODE HERE ###
+    gradients = {"dx": dx, "da0": da0, "dWax": dWax, "dWaa": dWaa, "dba": dba}
+    return gradients'''),
+    ("markdown", "## 4. LSTM backward"),
+    ("code", '''def lstm_cell_backward(da_next, dc_next, cache):
+    """Returns a dict with dxt, da_prev, dc_prev, dWf, dbf, dWi, dbi, dWc, dbc, dWo, dbo."""
+    (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters) = cache
+    n_x, m = xt.shape
+    n_a, m = a_next.shape
+    ### START CODE HERE ###
+    tanh_c = np.tanh(c_next)
+    dc = dc_next + da_next * ot * (1 - tanh_c ** 2)
+    dot = da_next * tanh_c * ot * (1 - ot)
+    dcct = dc * it * (1 - cct ** 2)
+    dit = dc * cct * it * (1 - it)
+    dft = dc * c_prev * ft * (1 - ft)
+    concat = np.concatenate((a_prev, xt), axis=0).T
+    dWf = np.dot(dft, concat)
+    dWi = np.dot(dit, concat)
+    dWc = np.dot(dcct, concat)
+    dWo = np.dot(dot, concat)
+    dbf = np.sum(dft, axis=1, keepdims=True)
+    dbi = np.sum(dit, axis=1, keepdims=True)
+    dbc = np.sum(dcct, axis=1, keepdims=True)
+    dbo = np.sum(dot, axis=1, keepdims=True)
+    Wf, Wi, Wc, Wo = parameters["Wf"], parameters["Wi"], parameters["Wc"], parameters["Wo"]
+    dconcat = np.dot(Wf.T, dft) + np.dot(Wi.T, dit) + np.dot(Wc.T, dcct) + np.dot(Wo.T, dot)
+    da_prev = dconcat[:n_a, :]
+    dxt = dconcat[n_a:, :]
+    dc_prev = dc * ft
+    ### END CODE HERE ###
+    gradients = {"dxt": dxt, "da_prev": da_prev, "dc_prev": dc_prev, "dWf": dWf, "dbf": dbf, "dWi": dWi,
+                 "dbi": dbi, "dWc": dWc, "dbc": dbc, "dWo": dWo, "dbo": dbo}
+    return gradients'''),
+    ("code", '''def lstm_backward(da, caches):
+    """da: (n_a, m, T_x). Returns dx, da0, dWf, dbf, dWi, dbi, dWc, dbc, dWo, dbo."""
+    (caches, x) = caches
+    (a1, c1, a0, c0, f1, i1, cc1, o1, x1, parameters) = caches[0]
+    n_a, m, T_x = da.shape
+    n_x, m = x1.shape
+    ### START CODE HERE ###
+    dx = np.zeros((n_x, m, T_x))
+    da0 = np.zeros((n_a, m))
+    da_prevt = np.zeros((n_a, m))
+    dc_prevt = np.zeros((n_a, m))
+    dWf = np.zeros((n_a, n_a + n_x))
+    dWi = np.zeros((n_a, n_a + n_x))
+    dWc = np.zeros((n_a, n_a + n_x))
+    dWo = np.zeros((n_a, n_a + n_x))
+    dbf = np.zeros((n_a, 1))
+    dbi = np.zeros((n_a, 1))
+    dbc = np.zeros((n_a, 1))
+    dbo = np.zeros((n_a, 1))
+    for t in reversed(range(T_x)):
+        gradients = lstm_cell_backward(da[:, :, t] + da_prevt, dc_prevt, caches[t])
+        da_prevt = gradients["da_prev"]
+        dc_prevt = gradients["dc_prev"]
+        dx[:, :, t] = gradients["dxt"]
+        dWf += gradients["dWf"]
+        dWi += gradients["dWi"]
+        dWc += gradients["dWc"]
+        dWo += gradients["dWo"]
+        dbf += gradients["dbf"]
+        dbi += gradients["dbi"]
+        dbc += gradients["dbc"]
+        dbo += gradients["dbo"]
+    da0 = da_prevt
+    ### END CODE HERE ###
+    gradients = {"dx": dx, "da0": da0, "dWf": dWf, "dbf": dbf, "dWi": dWi, "dbi": dbi,
+                 "dWc": dWc, "dbc": dbc, "dWo": dWo, "dbo": dbo}
+    return gradients'''),
+    ("markdown", "## 5. Train and compare\n\nTrain both models on the task of the assignment and compare them (graded by a TA)."),
+    ("code", '''# Training runs here; the grader runs only the definitions above.
+for epoch in range(3):
+    a_tmp, y_pred_tmp, caches_tmp = rnn_forward(x_tmp, a0_tmp, parameters_tmp)
+print("done")'''),
+]
+
+SOLVED = re.compile(r"(?P<indent>[ \t]*)### START CODE HERE ###\n(?P<body>.*?)(?P=indent)### END CODE HERE ###", re.S)
+
+
+def blank(source: str) -> str:
+    def replace(match):
+        indent = match["indent"]
+        names = []
+        for line in match["body"].splitlines():
+            if line.startswith(indent) and not line[len(indent):].startswith((" ", "\t", "for ", "#")):
+                target = line.strip().split("=")[0].strip() if "=" in line and "==" not in line.split("=")[0] else ""
+                if target.isidentifier() and target not in names:
+                    names.append(target)
+        body = "".join(f"{indent}{name} = None\n" for name in names)
+        return f"{indent}### START CODE HERE ###\n{body}{indent}### END CODE HERE ###"
+    return SOLVED.sub(replace, source)
+
+
+def notebook(solved: bool) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for kind, source in CELLS:
+        if kind == "markdown":
+            nb.cells.append(nbformat.v4.new_markdown_cell(source))
+        else:
+            nb.cells.append(nbformat.v4.new_code_cell(source if solved else blank(source)))
+    for index, cell in enumerate(nb.cells):
+        cell["id"] = f"p1-{index:02d}"
+    return nb
+
+
+if __name__ == "__main__":
+    nbformat.write(notebook(True), ROOT / "solution" / "P1_RNN_LSTM.ipynb")
+    nbformat.write(notebook(False), ROOT / "template" / "P1_RNN_LSTM.ipynb")
+    print("wrote", ROOT / "solution", ROOT / "template")
