@@ -43,7 +43,7 @@ def _load_rubric(spec: str) -> Rubric:
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
-    Console(stderr=True).print(terminal.inert(f"error: {message}", 10_000), style="red")
+    Console(stderr=True, soft_wrap=True).print(terminal.inert(f"error: {message}", 10_000), style="red")
     return code
 
 

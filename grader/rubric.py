@@ -251,7 +251,10 @@ def _generators(path: Path, raw: dict) -> dict[str, Generator]:
         where = f"[generators.{name}]"
         if not isinstance(table, dict):
             raise RubricError(path, where, "", "must be a table")
-        function = resolve_callable(path, where, "function", table.get("function"))
+        try:
+            function = resolve_callable(path, table.get("function"))
+        except ValueError as exc:
+            raise RubricError(path, where, "function", str(exc)) from None
         dims = table.get("dims", {})
         if not isinstance(dims, dict):
             raise RubricError(path, where, "dims", "must be a table of name = [low, high]")
@@ -270,14 +273,17 @@ def _generators(path: Path, raw: dict) -> dict[str, Generator]:
     return generators
 
 
-def resolve_callable(path: Path, where: str, key: str, spec: Any) -> Callable:
-    """``package.module:name`` (importable), or ``relative/file.py:name`` beside the rubric."""
+def resolve_callable(rubric_path: Path, spec: Any) -> Callable:
+    """``package.module:name`` (importable), or ``relative/file.py:name`` beside the rubric.
+    Raises ``ValueError`` with a message for the caller to place."""
     if not isinstance(spec, str) or spec.count(":") != 1:
-        raise RubricError(path, where, key, "must be 'module:function' or 'file.py:function'")
+        raise ValueError("must be 'module:function' or 'file.py:function'")
     module_name, attribute = spec.split(":")
     try:
         if module_name.endswith(".py"):
-            file = _rubric_file(path, where, key, module_name)
+            file = (rubric_path.parent / module_name).resolve()
+            if not file.is_file():
+                raise ValueError(f"file not found: {module_name}")
             unique = f"_dlgrade_rubric_{hashlib.sha1(str(file).encode()).hexdigest()[:12]}"
             module = sys.modules.get(unique)
             if module is None:
@@ -288,10 +294,18 @@ def resolve_callable(path: Path, where: str, key: str, spec: Any) -> Callable:
         else:
             module = importlib.import_module(module_name)
         target = getattr(module, attribute)
-    except RubricError:
+    except ValueError:
         raise
     except Exception as exc:
-        raise RubricError(path, where, key, f"cannot load {spec}: {type(exc).__name__}: {exc}") from None
+        raise ValueError(f"cannot load {spec}: {type(exc).__name__}: {exc}") from None
     if not callable(target):
-        raise RubricError(path, where, key, f"{spec} is not callable")
+        raise ValueError(f"{spec} is not callable")
     return target
+
+
+def item_callable(table: dict, key: str, rubric: "Rubric") -> Callable:
+    """A callable named by an item field; errors become ``FieldError`` so the loader names the item."""
+    try:
+        return resolve_callable(rubric.path, table.get(key))
+    except ValueError as exc:
+        raise FieldError(key, str(exc)) from None

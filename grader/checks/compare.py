@@ -6,7 +6,7 @@ words a student can act on: which output, what shape was expected, how large the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -32,33 +32,47 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.ndarray, np.generic)) and not isinstance(value, bool)
 
 
-def first_difference(expected: Any, actual: Any, tolerance: Tolerance, path: str = "") -> Difference | None:
+def differences(expected: Any, actual: Any, tolerance: Tolerance, path: str = "") -> Iterator[Difference]:
+    """Every place where ``actual`` differs from ``expected``, in order; a structural mismatch stops the
+    walk below it."""
     if isinstance(expected, (tuple, list)):
         if not isinstance(actual, (tuple, list)):
-            return Difference(path, f"expected a sequence of {len(expected)} values, got {_kind(actual)}")
-        if len(actual) != len(expected):
-            return Difference(path, f"expected {len(expected)} values, got {len(actual)}")
-        for index, (e, a) in enumerate(zip(expected, actual)):
-            difference = first_difference(e, a, tolerance, f"{path}[{index}]")
-            if difference:
-                return difference
-        return None
-    if isinstance(expected, dict):
+            yield Difference(path, f"expected a sequence of {len(expected)} values, got {_kind(actual)}")
+        elif len(actual) != len(expected):
+            yield Difference(path, f"expected {len(expected)} values, got {len(actual)}")
+        else:
+            for index, (e, a) in enumerate(zip(expected, actual)):
+                yield from differences(e, a, tolerance, f"{path}[{index}]")
+    elif isinstance(expected, dict):
         if not isinstance(actual, dict):
-            return Difference(path, f"expected a dict with keys {sorted(expected)}, got {_kind(actual)}")
+            yield Difference(path, f"expected a dict with keys {sorted(expected)}, got {_kind(actual)}")
+            return
         missing = [key for key in expected if key not in actual]
         if missing:
-            return Difference(path, f"missing key{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
+            yield Difference(path, f"missing key{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
         for key in expected:
-            difference = first_difference(expected[key], actual[key], tolerance, f"{path}[{key!r}]" if path else str(key))
-            if difference:
-                return difference
+            if key in actual:
+                yield from differences(expected[key], actual[key], tolerance, f"{path}[{key!r}]" if path else str(key))
+    elif _is_number(expected):
+        difference = _array_difference(np.asarray(expected), actual, tolerance, path)
+        if difference:
+            yield difference
+    elif expected != actual:
+        yield Difference(path, f"expected {expected!r}, got {_short(actual)}")
+
+
+def first_difference(expected: Any, actual: Any, tolerance: Tolerance) -> Difference | None:
+    return next(differences(expected, actual, tolerance), None)
+
+
+def summary(expected: Any, actual: Any, tolerance: Tolerance) -> str | None:
+    """The first difference in full, followed by the names of the other wrong outputs; None if equal."""
+    found = list(differences(expected, actual, tolerance))
+    if not found:
         return None
-    if _is_number(expected):
-        return _array_difference(np.asarray(expected), actual, tolerance, path)
-    if expected != actual:
-        return Difference(path, f"expected {expected!r}, got {_short(actual)}")
-    return None
+    others = [d.path for d in found[1:] if d.path]
+    also = f" (also wrong: {', '.join(others)})" if others else ""
+    return found[0].describe() + also
 
 
 def _array_difference(expected: np.ndarray, actual: Any, tolerance: Tolerance, path: str) -> Difference | None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..rubric import FieldError, Generator, resolve_callable
+from ..rubric import FieldError, Generator, item_callable
 from . import calling
 from .base import Check, CheckContext, Verdict, verdict_from_cases
 from .cases import Case, make_cases
-from .compare import Tolerance, first_difference
+from .compare import Tolerance, summary
 from .conventions import canonical, with_aliases
 from .tensors import to_numpy, to_torch
 
@@ -63,7 +63,7 @@ class FunctionCheck(Check):
         if compare and not set(compare) <= set(outputs):
             raise FieldError("compare", f"must be a subset of outputs ({', '.join(outputs)})")
         return FunctionConfig(calling.identifier(table, "target"),
-                              resolve_callable(rubric.path, "item", "reference", table.get("reference")),
+                              item_callable(table, "reference", rubric),
                               generator, count, outputs, compare, calling.tolerance(table),
                               calling.flag(table, "all_or_nothing"))
 
@@ -87,8 +87,7 @@ class FunctionCheck(Check):
             except ValueError as exc:
                 tally.record(case.label, str(exc))
                 continue
-            difference = first_difference(expected, actual, config.tolerance)
-            tally.record(case.label, difference.describe() if difference else None)
+            tally.record(case.label, summary(expected, actual, config.tolerance))
         return verdict_from_cases(tally.passed, tally.total, tally.errored, tally.first_problem,
                                   config.all_or_nothing, {"cases": tally.details})
 

@@ -22,11 +22,11 @@ import numpy as np
 import torch
 
 from ..execution.bridge import Handle
-from ..rubric import FieldError, Generator, resolve_callable
+from ..rubric import FieldError, Generator, item_callable
 from . import calling
 from .base import Check, CheckContext, Verdict, verdict_from_cases
 from .cases import Case, make_cases, seeded_rng
-from .compare import Tolerance, first_difference
+from .compare import Tolerance, first_difference, summary
 from .conventions import canonical, with_aliases
 from .function import missing_function
 from .tensors import to_numpy, to_torch
@@ -84,7 +84,7 @@ class GradientCheck(Check):
             raise FieldError("method", f"must be one of {', '.join(METHODS)}")
         forward = student_forward = None
         if method == "reference":
-            forward = resolve_callable(rubric.path, "item", "forward", table.get("forward"))
+            forward = item_callable(table, "forward", rubric)
         else:
             student_forward = calling.identifier(table, "student_forward")
         upstream = table.get("upstream")
@@ -134,8 +134,7 @@ class GradientCheck(Check):
         if not result.ok:
             tally.record_call_failure(case.label, result)
             return None
-        difference = first_difference(expected, canonical(result.value, context.rubric.aliases), config.tolerance)
-        tally.record(case.label, difference.describe() if difference else None)
+        tally.record(case.label, summary(expected, canonical(result.value, context.rubric.aliases), config.tolerance))
         return None
 
     @staticmethod

@@ -9,6 +9,7 @@ and ``prlimit`` limits.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import shutil
@@ -28,6 +29,9 @@ from .limits import Limits
 
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
 KILL_GRACE_S = 3.0
+# nbclient logs every timeout and dead kernel as an error; the grader reports them itself.
+QUIET_LOG = logging.getLogger("dlgrade.nbclient")
+QUIET_LOG.setLevel(logging.CRITICAL)
 
 
 def strip_ansi(text: str) -> str:
@@ -147,7 +151,7 @@ class KernelSession:
                                         connection_file=str(self._runtime_dir / "kernel.json"))
         manager.limit_args = _limit_args(self.limits)
         client = _CappedClient(notebook, km=manager, timeout=None, allow_errors=True,
-                               record_timing=False, iopub_timeout=2, shell_timeout_interval=1)
+                               record_timing=False, iopub_timeout=2, shell_timeout_interval=1, log=QUIET_LOG)
         client.output_cap = self.limits.output_kb * 1024
         loop = ensure_event_loop()
         loop.run_until_complete(client.async_start_new_kernel(cwd=str(self.cwd), env=kernel_environment(self.cwd)))

@@ -141,7 +141,7 @@ class NotebookRunner:
         """Restart a killed kernel and replay the code that had run, so later calls see its definitions."""
         if self._session.alive:
             return
-        self._session.start()
+        self._session.restart()
         for unit in self._succeeded:
             self._session.execute(unit.source, self.limits.cell_timeout_s)
         self._install_agent()

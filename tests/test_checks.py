@@ -1,0 +1,182 @@
+"""The function and gradient kinds on a small course rubric: right answers pass, wrong answers fail
+with feedback that names the wrong output, broken answers are errors that cost only their item."""
+import pytest
+
+from grader import rubric as rubric_module
+from grader.execution.limits import Limits
+from grader.grading import GradingOptions, grade
+
+from helpers import notebook_text, write_zip
+
+RUBRIC = '''
+[assignment]
+id = "toy"
+[limits]
+call_timeout_s = 3
+[[notebooks]]
+name = "nb"
+match = ["*.ipynb"]
+mode = "definitions"
+[generators.vec]
+function = "refs.py:vec_inputs"
+dims = { n = [2, 5], m = [2, 4] }
+edge = [{ n = 1 }]
+
+[[items]]
+id = "double"
+kind = "function"
+points = 2
+notebook = "nb"
+target = "double"
+reference = "refs.py:double"
+inputs = "vec"
+cases = 4
+
+[[items]]
+id = "forward"
+kind = "function"
+points = 3
+notebook = "nb"
+target = "tanh_forward"
+reference = "refs.py:tanh_forward"
+inputs = "vec"
+cases = 4
+outputs = ["y", "cache"]
+compare = ["y"]
+
+[[items]]
+id = "backward"
+kind = "gradient"
+points = 4
+notebook = "nb"
+target = "tanh_backward"
+forward = "refs.py:tanh_forward"
+inputs = "vec"
+cases = 4
+upstream = [0]
+cache = 1
+grads = { dx = "x", dw = "params.w" }
+
+[[items]]
+id = "backward_fd"
+kind = "gradient"
+method = "finite-differences"
+visibility = "public"
+points = 1
+notebook = "nb"
+target = "tanh_backward"
+student_forward = "tanh_forward"
+inputs = "vec"
+cases = 2
+upstream = [0]
+cache = 1
+grads = { dx = "x", dw = "params.w" }
+'''
+REFS = '''
+import torch
+
+def vec_inputs(rng, n, m):
+    return {"x": rng.standard_normal((n, m)), "params": {"w": rng.standard_normal((n, 1))}}
+
+def double(x, params):
+    return 2 * x
+
+def tanh_forward(x, params):
+    y = params["w"] * torch.tanh(x)
+    return y, (x, params)
+'''
+RIGHT = ["import numpy as np",
+         "def double(x, params):\n    return 2 * x",
+         "def tanh_forward(x, params):\n    return params['w'] * np.tanh(x), (x, params)",
+         "def tanh_backward(dy, cache):\n    x, params = cache\n    t = np.tanh(x)\n"
+         "    return {'dx': dy * params['w'] * (1 - t ** 2), 'dw': np.sum(dy * t, axis=1, keepdims=True)}"]
+
+
+@pytest.fixture
+def toy(tmp_path):
+    (tmp_path / "refs.py").write_text(REFS)
+    (tmp_path / "rubric.toml").write_text(RUBRIC)
+    return rubric_module.load(tmp_path / "rubric.toml")
+
+
+def grade_cells(tmp_path, rubric, *cells):
+    zip_path = write_zip(tmp_path / "student.zip", {"hw/work.ipynb": notebook_text(*cells)})
+    report = grade(zip_path, rubric, GradingOptions(limit_overrides={"call_timeout_s": 3}))
+    return {item.id: item for item in report.items}, report
+
+
+def test_right_answers_pass_every_item(tmp_path, toy):
+    items, report = grade_cells(tmp_path, toy, *RIGHT)
+    assert {i: (r.status, r.score) for i, r in items.items()} == {
+        "double": ("passed", 2), "forward": ("passed", 3), "backward": ("passed", 4), "backward_fd": ("passed", 1)}
+    assert report.total.score == report.total.max == 10
+    assert items["backward"].details["method"] == "reference"
+    assert len(items["double"].details["cases"]) == 4
+
+
+def test_wrong_answers_fail_with_feedback_naming_the_wrong_output(tmp_path, toy):
+    wrong = list(RIGHT)
+    wrong[1] = "def double(x, params):\n    return 2 * x + (x.shape[0] == 1)"  # wrong on the edge case only
+    wrong[3] = RIGHT[3].replace(" * (1 - t ** 2)", "")  # forgets tanh′
+    items, _ = grade_cells(tmp_path, toy, *wrong)
+    assert (items["double"].status, items["double"].score) == ("partial", 1.5)
+    assert "case 4 (edge n=1" in items["double"].feedback
+    assert items["forward"].status == "passed"
+    assert items["backward"].status == "failed" and items["backward"].feedback.startswith("0/4 cases passed")
+    assert "dx: " in items["backward"].feedback and "dw" not in items["backward"].feedback.split("dx: ")[1]
+    assert items["backward_fd"].status == "failed"
+    assert "dx[" in items["backward_fd"].feedback and "finite differences of your forward" in items["backward_fd"].feedback
+
+
+def test_finite_differences_need_no_reference_and_follow_the_students_own_forward(tmp_path, toy):
+    # A forward that differs from the reference, with a backward consistent with it: the reference
+    # method fails it, the finite-difference method (self-consistency) passes it.
+    cells = list(RIGHT)
+    cells[2] = "def tanh_forward(x, params):\n    return params['w'] * np.tanh(2 * x), (x, params)"
+    cells[3] = ("def tanh_backward(dy, cache):\n    x, params = cache\n    t = np.tanh(2 * x)\n"
+                "    return {'dx': dy * params['w'] * 2 * (1 - t ** 2), 'dw': np.sum(dy * t, axis=1, keepdims=True)}")
+    items, _ = grade_cells(tmp_path, toy, *cells)
+    assert items["forward"].status == "failed"
+    assert items["backward"].status == "failed"
+    assert items["backward_fd"].status == "passed"
+
+
+def test_broken_answers_are_errors_of_their_own_item_only(tmp_path, toy):
+    cells = ["import numpy as np",
+             "def double(x, params):\n    raise ValueError('not yet')",
+             "def tanh_forward(x, params):\n    return params['w'] * np.tanh(x)",  # forgets the cache
+             "import missing_helper\ndef tanh_backward(dy, cache):\n    return {}"]
+    items, report = grade_cells(tmp_path, toy, *cells)
+    assert items["double"].status == "error" and "raised ValueError: not yet" in items["double"].feedback
+    assert items["forward"].status == "failed" and "returned 1 value, expected 2: (y, cache)" in items["forward"].feedback
+    assert items["backward"].status == "error"
+    assert "cell 4, which defines it, failed with ModuleNotFoundError" in items["backward"].feedback
+    assert report.total.score == 0 and report.notebooks[0].errors[0].cell == 4
+
+
+def test_a_function_right_on_the_first_call_and_wrong_afterwards_gets_partial_credit(tmp_path, toy):
+    cells = list(RIGHT)
+    cells[1] = ("calls = []\ndef double(x, params):\n    calls.append(1)\n"
+                "    return 2 * x if len(calls) == 1 else x")
+    items, _ = grade_cells(tmp_path, toy, *cells)
+    assert (items["double"].status, items["double"].score) == ("partial", 0.5)
+
+
+def test_all_or_nothing_and_hanging_functions(tmp_path, toy, write_rubric):
+    text = RUBRIC.replace('cases = 4\n\n[[items]]\nid = "forward"', 'cases = 4\nall_or_nothing = true\n\n[[items]]\nid = "forward"')
+    strict = rubric_module.load(write_rubric(text, {"refs.py": REFS}, name="strict.toml"))
+    cells = list(RIGHT)
+    cells[1] = "def double(x, params):\n    return 2 * x + (x.shape[0] == 1)"
+    cells[2] = "def tanh_forward(x, params):\n    while True:\n        pass"
+    items, _ = grade_cells(tmp_path, strict, *cells)
+    assert (items["double"].status, items["double"].score) == ("failed", 0)
+    assert items["forward"].status == "error" and "did not return within 3 s" in items["forward"].feedback
+    assert "remaining cases were not run" in items["forward"].feedback
+    assert items["backward"].status == "passed"  # graded after the kernel was restarted
+
+
+def test_missing_notebook_names_the_expected_and_found_files(tmp_path, toy):
+    zip_path = write_zip(tmp_path / "student.zip", {"answers.pdf": b"%PDF", "notes.txt": "hi"})
+    report = grade(zip_path, toy)
+    assert {i.status for i in report.items} == {"error"}
+    assert "no notebook matching *.ipynb" in report.items[0].feedback and "answers.pdf" in report.items[0].feedback

@@ -1,0 +1,103 @@
+import pytest
+
+from grader import rubric as rubric_module
+from grader.rubric import RubricError
+
+MINIMAL = '''
+[assignment]
+id = "t1"
+submission = 'T1_(?P<student_id>\\d+)\\.zip'
+
+[[notebooks]]
+name = "nb"
+match = ["*.ipynb"]
+mode = "definitions"
+
+[generators.vec]
+function = "refs.py:vec_inputs"
+dims = { n = [1, 4] }
+edge = [{ n = 1 }]
+
+[[items]]
+id = "double"
+kind = "function"
+points = 2
+notebook = "nb"
+target = "double"
+reference = "refs.py:double"
+inputs = "vec"
+'''
+REFS = {"refs.py": '''
+def vec_inputs(rng, n):
+    return {"x": rng.standard_normal(n)}
+
+def double(x):
+    return 2 * x
+'''}
+
+
+def test_bundled_hw3_loads_by_id_with_every_item_configured():
+    rubric = rubric_module.load("hw3")
+    assert rubric.id == "hw3" and rubric.max_points == 20
+    assert [i.kind for i in rubric.items].count("gradient") == 4
+    assert rubric.aliases["Wi"] == "Wu"
+    notebook = rubric.notebooks["rnn_lstm"]
+    assert notebook.mode == "definitions" and notebook.starter_files[0].name == "rnn_utils.py"
+    assert rubric_module.locate(str(rubric.path)) == rubric.path  # a path works as well as the id
+
+
+def test_a_course_rubric_with_its_own_reference_file(write_rubric):
+    path = write_rubric(MINIMAL, REFS)
+    rubric = rubric_module.load(path)
+    assert rubric.items[0].config.reference(3) == 6
+    assert rubric_module.load(path.parent).id == "t1"  # a folder holding rubric.toml
+
+
+@pytest.mark.parametrize("old, new, where, field", [
+    ('points = 2', 'points = "two"', "items[0] (double)", "points"),
+    ('points = 2', 'points = -1', "items[0] (double)", "points"),
+    ('kind = "function"', 'kind = "magic"', "items[0] (double)", "kind"),
+    ('notebook = "nb"', 'notebook = "missing"', "items[0] (double)", "notebook"),
+    ('target = "double"', 'target = "not an identifier"', "items[0] (double)", "target"),
+    ('reference = "refs.py:double"', 'reference = "refs.py:nothing"', "items[0] (double)", "reference"),
+    ('reference = "refs.py:double"', 'reference = "absent.py:double"', "items[0] (double)", "reference"),
+    ('inputs = "vec"', 'inputs = "nope"', "items[0] (double)", "inputs"),
+    ('id = "double"', 'id = "has space"', "items[0] (has space)", "id"),
+    ('mode = "definitions"', 'mode = "fast"', "notebooks[0] (nb)", "mode"),
+    ('match = ["*.ipynb"]', 'match = []', "notebooks[0] (nb)", "match"),
+    ('dims = { n = [1, 4] }', 'dims = { n = [4, 1] }', "[generators.vec]", "dims.n"),
+    ('edge = [{ n = 1 }]', 'edge = [{ m = 1 }]', "[generators.vec]", "edge"),
+    ("submission = 'T1_(?P<student_id>\\d+)\\.zip'", "submission = '(unclosed'", "[assignment]", "submission"),
+])
+def test_validation_errors_name_the_file_the_item_and_the_field(write_rubric, old, new, where, field):
+    assert old in MINIMAL
+    path = write_rubric(MINIMAL.replace(old, new), REFS)
+    with pytest.raises(RubricError) as caught:
+        rubric_module.load(path)
+    assert caught.value.path == str(path) and caught.value.field == field
+    assert where in str(caught.value) and f"field '{field}'" in str(caught.value)
+
+
+def test_unknown_fields_and_duplicate_ids_are_errors(write_rubric):
+    with pytest.raises(RubricError, match="field 'rtl'.*unknown field"):
+        rubric_module.load(write_rubric(MINIMAL.replace('inputs = "vec"', 'inputs = "vec"\nrtl = 1e-3'), REFS))
+    duplicated = MINIMAL + MINIMAL[MINIMAL.index("[[items]]"):]
+    with pytest.raises(RubricError, match="duplicate item id"):
+        rubric_module.load(write_rubric(duplicated, REFS))
+
+
+def test_bad_toml_and_missing_rubric(write_rubric, tmp_path):
+    with pytest.raises(RubricError, match="not valid TOML"):
+        rubric_module.load(write_rubric("[assignment\nid = 1"))
+    with pytest.raises(RubricError, match="not a bundled rubric id .*hw3"):
+        rubric_module.load("hw99")
+    with pytest.raises(RubricError, match=r"\[assignment\].*missing table"):
+        rubric_module.load(write_rubric("[[items]]\nid = 'x'"))
+
+
+def test_limits_are_merged_and_validated(write_rubric):
+    rubric = rubric_module.load(write_rubric("[limits]\ncall_timeout_s = 2\n" + MINIMAL, REFS))
+    assert rubric.limits.call_timeout_s == 2 and rubric.limits.cell_timeout_s == 60
+    assert rubric.limits.merged({"call_timeout_s": 5, "cell_timeout_s": None}).call_timeout_s == 5
+    with pytest.raises(RubricError, match=r"\[limits\], field 'walltime'"):
+        rubric_module.load(write_rubric("[limits]\nwalltime = 2\n" + MINIMAL, REFS))

@@ -1,0 +1,121 @@
+"""The kernel and the runner, with real kernels (each test starts one or two)."""
+import time
+
+import numpy as np
+import pytest
+
+from grader.execution.bridge import Handle
+from grader.execution.kernel import KernelSession
+from grader.execution.limits import Limits
+from grader.execution.runner import NotebookRunner, NotebookUnreadable
+
+from helpers import notebook_text
+
+FAST = Limits(call_timeout_s=2, cell_timeout_s=2, notebook_timeout_s=20)
+
+
+def runner_for(tmp_path, *cells, mode="definitions", limits=FAST):
+    path = tmp_path / "nb.ipynb"
+    path.write_text(notebook_text(*cells))
+    return NotebookRunner(path, mode, limits, tmp_path / ".bridge")
+
+
+def test_kernel_survives_errors_and_is_killed_on_hangs_and_exits(tmp_path):
+    with KernelSession(tmp_path, FAST) as kernel:
+        assert kernel.execute("x = 41 + 1", 5).ok
+        failed = kernel.execute("1 / 0", 5)
+        assert (failed.status, failed.ename) == ("error", "ZeroDivisionError")
+        assert kernel.execute("print(x)", 5).stdout == "42\n"
+        started = time.monotonic()
+        hung = kernel.execute("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)", 1)
+        assert hung.status == "timeout" and time.monotonic() - started < 1 + 5
+        assert not kernel.alive
+        assert kernel.execute("import os; os._exit(3)", 5).status == "dead"
+
+
+def test_kernel_runs_in_the_workspace_with_a_scrubbed_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADER_SECRET_TOKEN", "s3cret")
+    with KernelSession(tmp_path, FAST) as kernel:
+        outcome = kernel.execute("import os; print(os.getcwd()); print(os.environ.get('GRADER_SECRET_TOKEN'))", 5)
+    assert outcome.stdout.split() == [str(tmp_path), "None"]
+
+
+def test_output_is_capped(tmp_path):
+    with KernelSession(tmp_path, Limits(output_kb=4)) as kernel:
+        outcome = kernel.execute("for i in range(1000): print('x' * 100)", 10)
+    assert outcome.ok and outcome.output_truncated and len(outcome.stdout) <= 4 * 1024
+
+
+def test_definitions_mode_skips_training_and_records_cell_errors(tmp_path):
+    with runner_for(tmp_path, "import numpy as np", "def double(x):\n    return 2 * x",
+                    "while True:\n    pass", "import not_a_module\ndef lost():\n    return 1") as run:
+        assert run.call("double", [np.arange(3.0)]).value.tolist() == [0.0, 2.0, 4.0]
+        assert [(e.cell, e.error.split(":")[0]) for e in run.errors] == [(4, "ModuleNotFoundError")]
+        missing = run.call("lost", [])
+        assert missing.status == "missing" and run.cell_error_for("lost").cell == 4
+
+
+def test_full_mode_times_out_a_looping_cell_and_goes_on(tmp_path):
+    started = time.monotonic()
+    with runner_for(tmp_path, "def f():\n    return 7", "while True:\n    pass", "def g():\n    return 8",
+                    mode="full") as run:
+        assert [e.cell for e in run.errors] == [2] and "timed out" in run.errors[0].error
+        assert run.call("f", []).value == 7 and run.call("g", []).value == 8  # replayed after the kill
+        assert run.restarts == 1
+    assert time.monotonic() - started < 20
+
+
+def test_notebook_budget_stops_the_remaining_cells(tmp_path):
+    limits = Limits(cell_timeout_s=5, notebook_timeout_s=1.5, call_timeout_s=2)
+    with runner_for(tmp_path, "import time\ntime.sleep(1)", "time.sleep(1)", "x = 1", mode="full",
+                    limits=limits) as run:
+        assert run.timed_out and "budget" in run.errors[-1].error
+
+
+def test_a_call_that_hangs_or_kills_the_kernel_costs_only_that_call(tmp_path):
+    with runner_for(tmp_path, "import os\ndef spin():\n    while True:\n        pass",
+                    "def die():\n    os._exit(1)", "def ok(x):\n    return x + 1") as run:
+        assert run.call("spin", []).status == "timeout"
+        assert run.call("ok", [1]).value == 2
+        assert run.call("die", []).status == "dead"
+        assert run.call("ok", [2]).value == 3
+
+
+def test_results_that_cannot_cross_are_clear_errors(tmp_path):
+    with runner_for(tmp_path, "import numpy as np",
+                    "def obj():\n    return np.array([object()])",
+                    "def gen():\n    return (i for i in range(3))",
+                    "def deep():\n    x = []\n    for _ in range(100):\n        x = [x]\n    return x",
+                    "def boom():\n    raise SystemExit('bye')",
+                    "def matrix():\n    return np.matrix([[1.0, 2.0]])") as run:
+        assert run.call("obj", []).status == "invalid"
+        assert "generator" in run.call("gen", []).message
+        assert run.call("deep", []).status == "invalid"
+        raised = run.call("boom", [])
+        assert raised.status == "error" and "SystemExit" in raised.message
+        assert type(run.call("matrix", []).value) is np.ndarray  # subclasses arrive as plain arrays
+
+
+def test_handles_keep_a_value_in_the_kernel_for_a_later_call(tmp_path):
+    with runner_for(tmp_path, "def forward(x):\n    return x * 2, {'x': x}",
+                    "def backward(cache):\n    return cache['x'] + 100") as run:
+        forward = run.call("forward", [np.ones(2)], keep="h")
+        assert forward.ok and forward.value[0].tolist() == [2.0, 2.0]
+        assert run.call("backward", [Handle("h")[1]]).value.tolist() == [101.0, 101.0]
+
+
+def test_tensors_cross_as_arrays_and_can_be_sent_as_tensors(tmp_path):
+    with runner_for(tmp_path, "import torch", "def f(x):\n    return (x * 2).requires_grad_(), type(x).__name__") as run:
+        as_arrays = run.call("f", [np.ones(2)])
+        as_tensors = run.call("f", [np.ones(2)], tensors=True)
+    assert as_arrays.status == "error"  # numpy arrays have no requires_grad_
+    assert as_tensors.value[0].tolist() == [2.0, 2.0] and as_tensors.value[1] == "Tensor"
+
+
+@pytest.mark.parametrize("content, message", [("{not json", "not valid notebook JSON"),
+                                              ('{"cells": 3}', "no list of cells")])
+def test_unreadable_notebooks_are_named(tmp_path, content, message):
+    path = tmp_path / "broken.ipynb"
+    path.write_text(content)
+    with pytest.raises(NotebookUnreadable, match=f"broken.ipynb.*{message}|{message}"):
+        NotebookRunner(path, "full", FAST, tmp_path / ".bridge").__enter__()
