@@ -3,10 +3,12 @@ per-case outcome with feedback."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from ..execution.runner import CallResult
-from ..rubric import FieldError
+from ..rubric import FieldError, Generator
+from .base import CheckContext, Verdict, verdict_from_cases
+from .cases import Case, make_cases
 from .compare import Tolerance
 
 IDENTIFIER_HELP = "must be the name of a function in the student's notebook"
@@ -72,3 +74,20 @@ class CaseTally:
             self.stopped = True
             if not self.first_problem.endswith("were not run)"):
                 self.first_problem += " (the remaining cases were not run)"
+
+
+def run_cases(context: CheckContext, generator: Generator, count: int, all_or_nothing: bool,
+              run_case: Callable[[Case, CaseTally], Verdict | None], **details: Any) -> Verdict:
+    """Run ``run_case`` on each seeded case; it records into the tally, or returns a Verdict that ends
+    the item at once (the function is missing).  After a hang or a crash the other cases are not run."""
+    cases = make_cases(context.rubric.id, context.item.id, generator, count)
+    tally = CaseTally(len(cases))
+    for case in cases:
+        if tally.stopped:
+            tally.record(case.label, "not run", errored=True)
+            continue
+        early = run_case(case, tally)
+        if early is not None:
+            return early
+    return verdict_from_cases(tally.passed, tally.total, tally.errored, tally.first_problem, all_or_nothing,
+                              {"cases": tally.details, **details})

@@ -12,8 +12,8 @@ from typing import Any, Callable
 
 from ..rubric import FieldError, Generator, item_callable
 from . import calling
-from .base import Check, CheckContext, Verdict, verdict_from_cases
-from .cases import Case, make_cases
+from .base import Check, CheckContext, Verdict
+from .cases import Case, configure_cases
 from .compare import Tolerance, summary
 from .conventions import canonical, with_aliases
 from .tensors import to_numpy, to_torch
@@ -53,8 +53,6 @@ class FunctionCheck(Check):
     @classmethod
     def configure(cls, table: dict, rubric) -> FunctionConfig:
         calling.reject_unknown(table, FIELDS)
-        from .cases import configure_cases
-
         generator, count = configure_cases(table, rubric)
         outputs = _names(table, "outputs")
         compare = _names(table, "compare")
@@ -69,27 +67,25 @@ class FunctionCheck(Check):
 
     def run(self, context: CheckContext) -> Verdict:
         config: FunctionConfig = context.item.config
-        cases = make_cases(context.rubric.id, context.item.id, config.generator, config.cases)
-        tally = calling.CaseTally(len(cases))
-        for case in cases:
-            if tally.stopped:
-                tally.record(case.label, "not run", errored=True)
-                continue
-            expected = self._expected(context, case)
-            result = context.runner.call(config.target, list(with_aliases(case.args, context.rubric.aliases).values()))
-            if result.status == "missing":
-                return missing_function(context, config.target, result.message)
-            if not result.ok:
-                tally.record_call_failure(case.label, result)
-                continue
-            try:
-                actual = graded_outputs(canonical(result.value, context.rubric.aliases), config.outputs, config.compare)
-            except ValueError as exc:
-                tally.record(case.label, str(exc))
-                continue
-            tally.record(case.label, summary(expected, actual, config.tolerance))
-        return verdict_from_cases(tally.passed, tally.total, tally.errored, tally.first_problem,
-                                  config.all_or_nothing, {"cases": tally.details})
+        return calling.run_cases(context, config.generator, config.cases, config.all_or_nothing,
+                                 lambda case, tally: self._run_case(context, case, tally))
+
+    def _run_case(self, context: CheckContext, case: Case, tally: calling.CaseTally) -> Verdict | None:
+        config: FunctionConfig = context.item.config
+        expected = self._expected(context, case)
+        result = context.runner.call(config.target, list(with_aliases(case.args, context.rubric.aliases).values()))
+        if result.status == "missing":
+            return missing_function(context, config.target, result.message)
+        if not result.ok:
+            tally.record_call_failure(case.label, result)
+            return None
+        try:
+            actual = graded_outputs(canonical(result.value, context.rubric.aliases), config.outputs, config.compare)
+        except ValueError as exc:
+            tally.record(case.label, str(exc))
+            return None
+        tally.record(case.label, summary(expected, actual, config.tolerance))
+        return None
 
     @staticmethod
     def _expected(context: CheckContext, case: Case) -> Any:

@@ -24,8 +24,8 @@ import torch
 from ..execution.bridge import Handle
 from ..rubric import FieldError, Generator, item_callable
 from . import calling
-from .base import Check, CheckContext, Verdict, verdict_from_cases
-from .cases import Case, make_cases, seeded_rng
+from .base import Check, CheckContext, Verdict
+from .cases import Case, configure_cases, seeded_rng
 from .compare import Tolerance, first_difference, summary
 from .conventions import canonical, with_aliases
 from .function import missing_function
@@ -76,8 +76,6 @@ class GradientCheck(Check):
     @classmethod
     def configure(cls, table: dict, rubric) -> GradientConfig:
         calling.reject_unknown(table, FIELDS)
-        from .cases import configure_cases
-
         generator, count = configure_cases(table, rubric)
         method = table.get("method", "reference")
         if method not in METHODS:
@@ -110,18 +108,9 @@ class GradientCheck(Check):
 
     def run(self, context: CheckContext) -> Verdict:
         config: GradientConfig = context.item.config
-        cases = make_cases(context.rubric.id, context.item.id, config.generator, config.cases)
-        tally = calling.CaseTally(len(cases))
-        for case in cases:
-            if tally.stopped:
-                tally.record(case.label, "not run", errored=True)
-                continue
-            run_case = self._against_reference if config.method == "reference" else self._against_differences
-            outcome = run_case(context, case, tally)
-            if isinstance(outcome, Verdict):
-                return outcome
-        return verdict_from_cases(tally.passed, tally.total, tally.errored, tally.first_problem,
-                                  config.all_or_nothing, {"cases": tally.details, "method": config.method})
+        run_case = self._against_reference if config.method == "reference" else self._against_differences
+        return calling.run_cases(context, config.generator, config.cases, config.all_or_nothing,
+                                 lambda case, tally: run_case(context, case, tally), method=config.method)
 
     # --- against autograd of the reference forward --------------------------------------------------
 
@@ -208,8 +197,11 @@ class GradientCheck(Check):
                 result = context.runner.call(config.student_forward, list(args.values()))
                 if not result.ok:
                     return f"{config.student_forward}() failed while probing {name}: {result.message}", True
-                losses.append(sum(float(np.sum(np.asarray(result.value[i]) * g))
-                                  for i, g in zip(config.upstream, upstream)))
+                try:
+                    losses.append(sum(float(np.sum(np.asarray(result.value[i]) * g))
+                                      for i, g in zip(config.upstream, upstream)))
+                except (TypeError, ValueError, IndexError, KeyError):
+                    return f"{config.student_forward}() returned outputs of another shape when {name} moved", False
             numeric = (losses[0] - losses[1]) / (2 * config.epsilon)
             difference = first_difference(np.float64(numeric), gradient[index], config.tolerance)
             if difference:
