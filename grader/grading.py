@@ -102,6 +102,9 @@ def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, 
     except NotebookUnreadable as exc:
         record.problem = str(exc)
         return _failed_items(items, record.problem)
+    except Exception as exc:  # the kernel could not start: this submission's items fail, the grader goes on
+        record.problem = f"the notebook could not be executed: {type(exc).__name__}: {exc}"
+        return _failed_items(items, record.problem)
     finally:
         _record_execution(record, runner)
 

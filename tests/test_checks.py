@@ -180,3 +180,15 @@ def test_missing_notebook_names_the_expected_and_found_files(tmp_path, toy):
     report = grade(zip_path, toy)
     assert {i.status for i in report.items} == {"error"}
     assert "no notebook matching *.ipynb" in report.items[0].feedback and "answers.pdf" in report.items[0].feedback
+
+
+def test_a_kernel_that_cannot_start_fails_the_items_not_the_grader(tmp_path, toy, monkeypatch):
+    from grader.execution import kernel
+
+    def refuse(self):
+        raise RuntimeError("no kernel for you")
+    monkeypatch.setattr(kernel.KernelSession, "start", refuse)
+    zip_path = write_zip(tmp_path / "student.zip", {"work.ipynb": notebook_text(*RIGHT)})
+    report = grade(zip_path, toy)
+    assert {i.status for i in report.items} == {"error"}
+    assert "could not be executed: RuntimeError: no kernel for you" in report.notebooks[0].problem

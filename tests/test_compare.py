@@ -50,3 +50,7 @@ def test_nan_and_wrong_types_are_reported_not_raised():
 def test_integer_results_compare_by_value():
     assert first_difference(np.array([1.0, 2.0]), np.array([1, 2]), TOL) is None
     assert first_difference(np.float64(3.0), 3, TOL) is None
+
+
+def test_booleans_are_not_accepted_for_floats():
+    assert "got dtype bool" in first_difference(np.ones(2), np.array([True, True]), TOL).message

@@ -83,6 +83,8 @@ def _array_difference(expected: np.ndarray, actual: Any, tolerance: Tolerance, p
         return Difference(path, f"expected shape {tuple(expected.shape)}, got {tuple(actual.shape)}")
     if actual.dtype.kind == "c" and expected.dtype.kind != "c":
         return Difference(path, f"expected real values, got dtype {actual.dtype}")
+    if actual.dtype.kind == "b" and expected.dtype.kind in "fc":
+        return Difference(path, f"expected floating-point values, got dtype {actual.dtype}")
     actual = actual.astype(np.result_type(actual.dtype, np.float64), copy=False)
     expected = expected.astype(np.float64, copy=False) if expected.dtype.kind != "c" else expected
     finite = np.isfinite(actual)

@@ -150,6 +150,13 @@ class NotebookRunner:
         # Installed after the student's cells, so their code cannot have replaced it before it is used.
         self._session.execute(AGENT_SOURCE, self.limits.cell_timeout_s)
 
+    def _reset_bridge_dir(self) -> None:
+        """The student's code can delete the bridge folder or swap it for a link to somewhere else;
+        the grader never writes through a link it did not make."""
+        if self.bridge_dir.is_symlink() or (self.bridge_dir.exists() and not self.bridge_dir.is_dir()):
+            self.bridge_dir.unlink()
+        self.bridge_dir.mkdir(parents=True, exist_ok=True)
+
     def cell_error_for(self, name: str) -> CellError | None:
         """The error of the cell that should have defined ``name``, if that cell failed."""
         failed = {error.cell: error for error in self.errors}
@@ -162,6 +169,7 @@ class NotebookRunner:
              timeout_s: float | None = None) -> CallResult:
         """Call ``function`` from the notebook's namespace with ``args`` (arrays, structures, handles)."""
         self._ensure_kernel()
+        self._reset_bridge_dir()
         name = f"call{next(self._calls)}"
         request = bridge.write_request(self.bridge_dir, name, function, args, keep=keep, tensors=tensors)
         timeout = timeout_s or self.limits.call_timeout_s
@@ -177,8 +185,9 @@ class NotebookRunner:
         except bridge.BridgeError as exc:
             return CallResult("invalid", message=str(exc), duration_s=outcome.duration_s)
         finally:
-            for leftover in self.bridge_dir.glob(f"{name}.*"):
-                leftover.unlink(missing_ok=True)
+            if self.bridge_dir.is_dir() and not self.bridge_dir.is_symlink():
+                for leftover in self.bridge_dir.glob(f"{name}.*"):
+                    leftover.unlink(missing_ok=True)
         return _call_result(response, function, outcome.duration_s)
 
 
