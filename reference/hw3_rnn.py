@@ -133,3 +133,76 @@ def lstm_inputs(rng: np.random.Generator, n_x: int, n_a: int, n_y: int, m: int, 
         "a0": rng.standard_normal((n_a, m)),
         "parameters": lstm_parameters(rng, n_x, n_a, n_y),
     }
+
+
+# --- backward, in closed form -----------------------------------------------------------------
+# The formulas students derive, written once here and proven against autograd of the forwards above
+# (tests/test_reference_recurrent.py).  The checks themselves use autograd, not these.
+
+def rnn_cell_backward(da_next: Tensor, cache: tuple) -> dict:
+    a_next, a_prev, xt, p = cache
+    dz = (1 - a_next**2) * da_next
+    return {"dxt": p["Wax"].T @ dz, "da_prev": p["Waa"].T @ dz, "dWax": dz @ xt.T, "dWaa": dz @ a_prev.T,
+            "dba": dz.sum(dim=1, keepdim=True)}
+
+
+def rnn_backward(da: Tensor, caches: tuple) -> dict:
+    """``da (n_a, m, T_x)``: the upstream gradient reaching each hidden state from outside the recurrence."""
+    steps, x = caches
+    grads = {"dx": torch.zeros_like(x), "dWax": 0, "dWaa": 0, "dba": 0}
+    da_prev = torch.zeros_like(da[:, :, 0])
+    for t in reversed(range(x.shape[2])):
+        step = rnn_cell_backward(da[:, :, t] + da_prev, steps[t])
+        grads["dx"][:, :, t] = step["dxt"]
+        da_prev = step["da_prev"]
+        for key in ("dWax", "dWaa", "dba"):
+            grads[key] = grads[key] + step[key]
+    grads["da0"] = da_prev
+    return grads
+
+
+def lstm_cell_backward(da_next: Tensor, dc_next: Tensor, cache: tuple) -> dict:
+    a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, p = cache
+    n_a = a_next.shape[0]
+    tanh_c = torch.tanh(c_next)
+    dc = dc_next + da_next * ot * (1 - tanh_c**2)         # everything reaching c⟨t⟩
+    gates = {"o": da_next * tanh_c * ot * (1 - ot),        # pre-activation gradients
+             "c": dc * it * (1 - cct**2),
+             "i": dc * cct * it * (1 - it),
+             "f": dc * c_prev * ft * (1 - ft)}
+    concat = torch.cat([a_prev, xt], dim=0)
+    dconcat = sum(p["W" + g].T @ dgate for g, dgate in gates.items())
+    grads = {"dxt": dconcat[n_a:], "da_prev": dconcat[:n_a], "dc_prev": dc * ft}
+    for g, dgate in gates.items():
+        grads["dW" + g] = dgate @ concat.T
+        grads["db" + g] = dgate.sum(dim=1, keepdim=True)
+    return grads
+
+
+def lstm_backward(da: Tensor, caches: tuple) -> dict:
+    steps, x = caches
+    grads = {"dx": torch.zeros_like(x)}
+    da_prev = torch.zeros_like(da[:, :, 0])
+    dc_prev = torch.zeros_like(da_prev)
+    for t in reversed(range(x.shape[2])):
+        step = lstm_cell_backward(da[:, :, t] + da_prev, dc_prev, steps[t])
+        grads["dx"][:, :, t] = step["dxt"]
+        da_prev, dc_prev = step["da_prev"], step["dc_prev"]
+        for key in ("dWf", "dbf", "dWi", "dbi", "dWc", "dbc", "dWo", "dbo"):
+            grads[key] = grads.get(key, 0) + step[key]
+    grads["da0"] = da_prev
+    return grads
+
+
+def lstm_cell_gradients_with_output(da_next: Tensor, dc_next: Tensor, y: Tensor, cache: tuple,
+                                    yt_pred: Tensor) -> dict:
+    """hw3 Q1.2: every weight's and bias's gradient for one cell with its softmax output, given the
+    gradients da_next, dc_next arriving from the next step and ∂L/∂z = ŷ − y at the output
+    (L = −Σ y log ŷ, summed over the batch).  The output layer adds W_yᵀ(ŷ − y) to da_next."""
+    p = cache[-1]
+    a_next = cache[0]
+    dz = yt_pred - y
+    grads = lstm_cell_backward(da_next + p["Wy"].T @ dz, dc_next, cache)
+    grads["dWy"] = dz @ a_next.T
+    grads["dby"] = dz.sum(dim=1, keepdim=True)
+    return grads
