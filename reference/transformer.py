@@ -115,3 +115,23 @@ def inverted_embedding(series: Tensor, W: Tensor, b: Tensor) -> Tensor:
     """iTransformer: each variate's whole history is one token.  ``series (B, T, V)`` →
     ``(B, V, d)`` through ``W (T, d)``: attention then runs across variates, not time steps."""
     return series.transpose(1, 2) @ W + b
+
+
+def generate(tokens: Tensor, p: dict, heads: int, steps: int) -> Tensor:
+    """Greedy decoding with ``gpt``: append the most probable next token ``steps`` times, feeding at
+    most the last ``max_len`` tokens (the size of the position table)."""
+    max_len = p["wpe"].shape[0]
+    for _ in range(steps):
+        logits = gpt(tokens[:, -max_len:], p, heads)
+        tokens = torch.cat([tokens, logits[:, -1].argmax(dim=-1, keepdim=True)], dim=1)
+    return tokens
+
+
+def itransformer_forecast(series: Tensor, p: dict, heads: int) -> Tensor:
+    """iTransformer (Liu et al. 2024): invert ``series (B, T, V)`` into one token per variate, run
+    encoder blocks across variates, project each token to the horizon: ``(B, H, V)``.
+    ``p``: embed {W (T, d), b}, blocks [encoder_block params], head {W (d, H), b}."""
+    tokens = inverted_embedding(series, p["embed"]["W"], p["embed"]["b"])
+    for block in p["blocks"]:
+        tokens = encoder_block(tokens, block, heads)
+    return (tokens @ p["head"]["W"] + p["head"]["b"]).transpose(1, 2)

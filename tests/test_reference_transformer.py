@@ -176,3 +176,25 @@ def test_inverted_embedding_makes_one_token_per_variate():
     assert tokens.shape == (2, 8, 16)
     for variate in range(8):
         torch.testing.assert_close(tokens[:, variate], linear(series[:, :, variate]))
+
+
+def test_generate_appends_the_argmax_of_each_step_and_keeps_the_prompt():
+    p = gpt_params(9, 6, 8, 16, 1)
+    prompt = torch.tensor([[1, 2, 3]])
+    out = T.generate(prompt, p, 2, steps=5)
+    assert out.shape == (1, 8) and out[0, :3].tolist() == [1, 2, 3]
+    for position in range(3, 8):  # each new token is the argmax given the (at most max_len) tokens before it
+        context = out[:, max(0, position - 6):position]
+        assert out[0, position] == T.gpt(context, p, 2)[0, -1].argmax()
+
+
+def test_itransformer_attends_across_variates_and_is_permutation_equivariant_in_them():
+    B, steps, variates, d, horizon = 2, 12, 5, 8, 3
+    p = {"embed": {"W": rand(steps, d) / steps ** 0.5, "b": rand(d) * 0.1},
+         "blocks": [{"attn": attn_params(d), "norm1": norm_params(d), "ffn": ffn_params(d, 16), "norm2": norm_params(d)}],
+         "head": {"W": rand(d, horizon), "b": rand(horizon)}}
+    series = rand(B, steps, variates)
+    forecast = T.itransformer_forecast(series, p, heads=2)
+    assert forecast.shape == (B, horizon, variates)
+    order = torch.randperm(variates)
+    torch.testing.assert_close(T.itransformer_forecast(series[:, :, order], p, heads=2), forecast[:, :, order])
