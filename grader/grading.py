@@ -94,7 +94,7 @@ def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, 
                                f"ignored {', '.join(others)}")
     path = submission.workspace.joinpath(*PurePosixPath(chosen).parts)
     report.warnings += _copy_starter_files(notebook, path.parent)
-    runner = NotebookRunner(path, notebook.mode, limits, submission.workspace / ".dlgrade-bridge")
+    runner = NotebookRunner(path, notebook.mode, limits)
     try:
         with runner:
             _record_execution(record, runner)

@@ -1,16 +1,20 @@
 # The kernel side of the bridge.  This file is never imported by the grader: its text is sent to the
 # student's kernel, where it defines one object, ``__dlgrade_agent__``.  It only moves data: it reads a
-# request (JSON + npz written by the grader), calls a function from the notebook's namespace, and writes
-# the result back as JSON + npz.  Nothing it writes is trusted by the grader, which re-validates all of it.
+# request (JSON, with the arguments' arrays as a base64 npz), calls a function from the notebook's
+# namespace, and publishes the result as display data of a private MIME type (JSON, arrays as a base64
+# npz).  No file is written.  Nothing it sends is trusted by the grader, which re-validates all of it.
 def __dlgrade_make_agent(user_ns):
+    import base64
     import difflib
+    import io
     import json
-    import os
     import sys
     import traceback
 
     import numpy as np
+    from IPython.display import publish_display_data
 
+    MIME = "application/x-dlgrade-response+json"
     MAX_DEPTH = 32
     MAX_NODES = 100_000
     handles = {}
@@ -39,7 +43,7 @@ def __dlgrade_make_agent(user_ns):
         if is_tensor(value):
             key = "a%d" % len(arrays)
             arrays[key] = value.detach().cpu().resolve_conj().resolve_neg().numpy()
-            return {"t": "array", "k": key, "tensor": True, "dtype": str(value.dtype)}
+            return {"t": "array", "k": key, "tensor": True}
         if isinstance(value, (np.ndarray, np.generic)):
             array = np.asarray(value)
             if array.dtype.hasobject or array.dtype.kind not in "biufc":
@@ -66,7 +70,7 @@ def __dlgrade_make_agent(user_ns):
             return node["v"]
         if kind == "array":
             array = np.array(arrays[node["k"]])
-            if as_tensor or node.get("tensor"):
+            if as_tensor:
                 import torch
                 return torch.from_numpy(array)
             return array
@@ -82,37 +86,41 @@ def __dlgrade_make_agent(user_ns):
             return items
         return dict(zip(node["keys"], items))
 
-    def write(out_base, payload, arrays):
-        np.savez(out_base + ".npz", **arrays)
-        with open(out_base + ".json", "w") as handle:
-            json.dump(payload, handle)
+    def pack(arrays):
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+    def unpack(text):
+        with np.load(io.BytesIO(base64.b64decode(text)), allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+
+    def send(nonce, payload, arrays):
+        payload["nonce"] = nonce
+        payload["arrays"] = pack(arrays)
+        publish_display_data({MIME: payload})
 
     def short_traceback(exc):
         frames = traceback.extract_tb(exc.__traceback__)[1:]  # drop the agent's own frame
         lines = traceback.format_list(frames[-6:]) + traceback.format_exception_only(type(exc), exc)
         return "".join(lines)[-4000:]
 
-    def call(request_path):
-        with open(request_path) as handle:
-            request = json.load(handle)
-        out_base = request["out"]
-        with np.load(request_path[: -len(".json")] + ".npz", allow_pickle=False) as npz:
-            arrays_in = {key: npz[key] for key in npz.files}
+    def call(request_text):
+        request = json.loads(request_text)
+        nonce = request["nonce"]
         name = request["function"]
         function = user_ns.get(name)
         if not callable(function):
             names = [key for key, value in user_ns.items() if callable(value) and not key.startswith("_")]
-            payload = {"status": "missing", "candidates": difflib.get_close_matches(name, names, n=3)}
-            write(out_base, payload, {})
+            send(nonce, {"status": "missing", "candidates": difflib.get_close_matches(name, names, n=3)}, {})
             return
-        as_tensor = request.get("tensors", False)
         try:
-            args = [decode(node, arrays_in, as_tensor) for node in request["args"]]
+            arrays_in = unpack(request["arrays"])
+            args = [decode(node, arrays_in, request.get("tensors", False)) for node in request["args"]]
             result = function(*args)
         except BaseException as exc:  # the student's code may raise anything, SystemExit included
-            payload = {"status": "error", "type": type(exc).__name__, "message": str(exc)[:2000],
-                       "traceback": short_traceback(exc)}
-            write(out_base, payload, {})
+            send(nonce, {"status": "error", "type": type(exc).__name__, "message": str(exc)[:2000],
+                         "traceback": short_traceback(exc)}, {})
             return
         if request.get("keep"):
             handles[request["keep"]] = result
@@ -120,19 +128,14 @@ def __dlgrade_make_agent(user_ns):
         try:
             payload = {"status": "ok", "result": encode(result, arrays_out, [0])}
         except Unencodable as exc:
-            payload = {"status": "unencodable", "message": str(exc)}
-            arrays_out = {}
-        write(out_base, payload, arrays_out)
-
-    def drop(handle_id):
-        handles.pop(handle_id, None)
+            payload, arrays_out = {"status": "unencodable", "message": str(exc)}, {}
+        send(nonce, payload, arrays_out)
 
     class Agent:
         pass
 
     agent = Agent()
     agent.call = call
-    agent.drop = drop
     return agent
 
 

@@ -1,24 +1,26 @@
-"""Values across the trust boundary: the grader writes a call request, the kernel writes a response.
+"""Values across the trust boundary, over the Jupyter channel itself: no file is shared.
 
-Arrays travel in ``.npz`` files loaded with ``allow_pickle=False``; structure (tuples, lists, dicts,
-scalars, strings) travels as JSON.  Everything read back is validated here: node kinds, array dtypes,
-sizes, nesting.  Nothing from the kernel is imported, unpickled or evaluated.
+A request is JSON (structure, scalars, strings) with the arguments' arrays as a base64 ``.npz``; it is
+embedded in the code the kernel executes.  The response comes back as display data of the MIME type
+``MIME``: JSON again, arrays as a base64 ``.npz`` loaded with ``allow_pickle=False``.  Everything read
+back is validated here: node kinds, array dtypes, sizes, nesting.  Nothing from the kernel is
+imported, unpickled or evaluated.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import json
-import os
-import stat
+import secrets
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-MAX_JSON_BYTES = 16 * 2**20
-MAX_ARRAY_BYTES = 1 * 2**30
+MIME = "application/x-dlgrade-response+json"
+MAX_ARRAY_BYTES = 128 * 2**20  # below the zmq message cap of the kernel session
 MAX_NODES = 100_000
 MAX_DEPTH = 32
 NUMERIC_KINDS = "biufc"
@@ -49,21 +51,16 @@ class Response:
     candidates: list[str] = field(default_factory=list)
 
 
-def write_request(directory: Path, name: str, function: str, args: list, *, keep: str | None,
-                  tensors: bool) -> Path:
-    """Write ``name.json`` + ``name.npz`` for one call; return the JSON path the kernel reads."""
+def request_code(function: str, args: list, *, keep: str | None, tensors: bool) -> tuple[str, str]:
+    """The code that makes the kernel's agent run one call, and the nonce its response will carry."""
     arrays: dict[str, np.ndarray] = {}
-    request = {
-        "function": function,
-        "args": [_encode(arg, arrays) for arg in args],
-        "keep": keep,
-        "tensors": tensors,
-        "out": str(directory / f"{name}.out"),
-    }
-    np.savez(directory / f"{name}.npz", **arrays)
-    path = directory / f"{name}.json"
-    path.write_text(json.dumps(request))
-    return path
+    nodes = [_encode(arg, arrays) for arg in args]
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    nonce = secrets.token_hex(8)
+    request = {"function": function, "args": nodes, "keep": keep, "tensors": tensors, "nonce": nonce,
+               "arrays": base64.b64encode(buffer.getvalue()).decode("ascii")}
+    return f"__dlgrade_agent__.call({json.dumps(request)!r})", nonce
 
 
 def _encode(value: Any, arrays: dict) -> dict:
@@ -82,17 +79,18 @@ def _encode(value: Any, arrays: dict) -> dict:
     raise TypeError(f"cannot send a {type(value).__name__} to the kernel")
 
 
-def read_response(directory: Path, name: str) -> Response:
-    """Read and validate ``name.out.json`` / ``name.out.npz`` written by the kernel."""
-    base = f"{name}.out"
-    raw = _read_regular_file(directory, base + ".json", MAX_JSON_BYTES)
-    try:
-        payload = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise BridgeError(f"the kernel's response is not valid JSON ({type(exc).__name__})") from None
-    if not isinstance(payload, dict) or payload.get("status") not in {"ok", "error", "missing", "unencodable"}:
-        raise BridgeError("the kernel's response has no valid status")
-    status = payload["status"]
+def read_response(outputs: list[dict], nonce: str) -> Response:
+    """Find and validate the agent's response among a call's outputs (the last one with ``nonce``)."""
+    payload = None
+    for output in outputs:
+        data = output.get("data") if output.get("output_type") == "display_data" else None
+        candidate = data.get(MIME) if isinstance(data, dict) else None
+        if isinstance(candidate, dict) and candidate.get("nonce") == nonce:
+            payload = candidate
+    if payload is None:
+        raise BridgeError("no response from the kernel (did the function replace the grader's helper or "
+                          "produce too much output?)")
+    status = payload.get("status")
     if status == "error":
         return Response(status, error_type=_text(payload.get("type")), message=_text(payload.get("message")),
                         traceback=_text(payload.get("traceback")))
@@ -102,34 +100,21 @@ def read_response(directory: Path, name: str) -> Response:
         return Response(status, candidates=names)
     if status == "unencodable":
         return Response(status, message=_text(payload.get("message")))
-    arrays = _load_arrays(_read_regular_file(directory, base + ".npz", MAX_ARRAY_BYTES))
-    counter = [0]
-    return Response(status, value=_decode(payload.get("result"), arrays, counter, 0))
+    if status != "ok":
+        raise BridgeError("the kernel's response has no valid status")
+    packed = payload.get("arrays")
+    if not isinstance(packed, str) or len(packed) > MAX_ARRAY_BYTES * 4 // 3 + 4:
+        raise BridgeError("the result's arrays are missing or larger than the limit")
+    try:
+        raw = base64.b64decode(packed, validate=True)
+    except (binascii.Error, ValueError):
+        raise BridgeError("the result's arrays are not valid base64") from None
+    arrays = _load_arrays(raw)
+    return Response(status, value=_decode(payload.get("result"), arrays, [0], 0))
 
 
 def _text(value: Any, limit: int = 4000) -> str:
     return value[:limit] if isinstance(value, str) else ""
-
-
-def _read_regular_file(directory: Path, name: str, limit: int) -> bytes:
-    """Read a file the kernel wrote, refusing links and anything but a regular file of bounded size."""
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except OSError as exc:
-        raise BridgeError(f"the bridge folder is gone ({exc.strerror})") from None
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
-    except OSError as exc:
-        raise BridgeError(f"no response from the kernel ({name}: {exc.strerror})") from None
-    finally:
-        os.close(dir_fd)
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise BridgeError(f"{name} is not a regular file")
-        if info.st_size > limit:
-            raise BridgeError(f"{name} is {info.st_size} bytes, more than the limit of {limit}")
-        return handle.read(limit + 1)
 
 
 def _load_arrays(raw: bytes) -> dict[str, np.ndarray]:

@@ -20,15 +20,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import zmq
+import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_event_loop
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from .bridge import MIME
 from .limits import Limits
 
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
 KILL_GRACE_S = 3.0
+# A larger message from the kernel (a 1 GB print, a forged response) makes zmq drop the connection
+# instead of the grader allocating it.
+MAX_MESSAGE_BYTES = 256 * 2**20
 # nbclient logs every timeout and dead kernel as an error; the grader reports them itself.
 QUIET_LOG = logging.getLogger("dlgrade.nbclient")
 QUIET_LOG.setLevel(logging.CRITICAL)
@@ -49,6 +55,7 @@ class Outcome:
     traceback: str = ""
     stdout: str = ""
     output_truncated: bool = False
+    outputs: list = field(default_factory=list)  # raw Jupyter outputs, for the bridge
 
     @property
     def ok(self) -> bool:
@@ -76,12 +83,16 @@ class _LimitedKernelManager(AsyncKernelManager):
 
 
 class _CappedClient(NotebookClient):
-    """A NotebookClient that keeps at most ``output_cap`` characters of text output per cell."""
+    """A NotebookClient that keeps at most ``output_cap`` characters of output per cell; the bridge's
+    responses are not counted (each message is bounded by the zmq context's MAXMSGSIZE instead)."""
 
     output_cap = 1 << 20
 
     def output(self, outs, msg, display_id, cell_index):
-        used = sum(len(str(o.get("text", ""))) + len(str(o.get("data", ""))) for o in outs)
+        if MIME in msg.get("content", {}).get("data", {}):
+            return super().output(outs, msg, display_id, cell_index)
+        used = sum(len(str(o.get("text", ""))) + len(str(o.get("data", ""))) for o in outs
+                   if MIME not in o.get("data", {}))
         if used >= self.output_cap:
             _mark_truncated(outs)
             return None
@@ -135,6 +146,7 @@ class KernelSession:
     restarts: int = 0
     _client: _CappedClient | None = None
     _runtime_dir: Path | None = None
+    _context: zmq.asyncio.Context | None = None
 
     def __enter__(self) -> "KernelSession":
         self.start()
@@ -147,7 +159,10 @@ class KernelSession:
         self._runtime_dir = Path(tempfile.mkdtemp(prefix="dlgrade-kernel-"))
         notebook = nbformat.v4.new_notebook()
         notebook.cells.append(nbformat.v4.new_code_cell(""))
-        manager = _LimitedKernelManager(kernel_name="python3", transport="ipc",
+        self._context = zmq.asyncio.Context()
+        self._context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        self._context.setsockopt(zmq.LINGER, 0)
+        manager = _LimitedKernelManager(kernel_name="python3", transport="ipc", context=self._context,
                                         connection_file=str(self._runtime_dir / "kernel.json"))
         manager.limit_args = _limit_args(self.limits)
         client = _CappedClient(notebook, km=manager, timeout=None, allow_errors=True,
@@ -176,6 +191,9 @@ class KernelSession:
                 loop.run_until_complete(manager._async_cleanup_resources())
             except Exception:
                 pass
+        if self._context is not None:
+            self._context.destroy(linger=0)
+            self._context = None
         if self._runtime_dir is not None:
             shutil.rmtree(self._runtime_dir, ignore_errors=True)
             self._runtime_dir = None
@@ -215,8 +233,8 @@ class KernelSession:
                 return Outcome("error", duration, ename=str(output.get("ename", ""))[:200],
                                evalue=strip_ansi(str(output.get("evalue", "")))[:2000],
                                traceback=strip_ansi("\n".join(output.get("traceback", [])))[-4000:],
-                               stdout=_stdout(cell), output_truncated=truncated)
-        return Outcome("ok", duration, stdout=_stdout(cell), output_truncated=truncated)
+                               stdout=_stdout(cell), output_truncated=truncated, outputs=cell.outputs)
+        return Outcome("ok", duration, stdout=_stdout(cell), output_truncated=truncated, outputs=cell.outputs)
 
 
 def _stdout(cell) -> str:

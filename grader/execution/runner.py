@@ -7,9 +7,7 @@ call only — the kernel is restarted and the code that had run is replayed befo
 from __future__ import annotations
 
 import ast
-import itertools
 import json
-import shutil
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -87,19 +85,16 @@ class NotebookRunner:
     path: Path
     mode: str
     limits: Limits
-    bridge_dir: Path
     units: list[CodeUnit] = field(default_factory=list)
     errors: list[CellError] = field(default_factory=list)
     duration_s: float = 0.0
     timed_out: bool = False
     _session: KernelSession | None = None
     _succeeded: list[CodeUnit] = field(default_factory=list)
-    _calls: itertools.count = field(default_factory=itertools.count)
 
     def __enter__(self) -> "NotebookRunner":
         started = time.monotonic()
         self.units = select_code(read_notebook_cells(self.path), self.mode)
-        self.bridge_dir.mkdir(parents=True, exist_ok=True)
         self._session = KernelSession(self.path.parent, self.limits)
         self._session.start()
         try:
@@ -113,7 +108,6 @@ class NotebookRunner:
     def __exit__(self, *exc) -> None:
         if self._session is not None:
             self._session.shutdown()
-        shutil.rmtree(self.bridge_dir, ignore_errors=True)
 
     @property
     def restarts(self) -> int:
@@ -150,13 +144,6 @@ class NotebookRunner:
         # Installed after the student's cells, so their code cannot have replaced it before it is used.
         self._session.execute(AGENT_SOURCE, self.limits.cell_timeout_s)
 
-    def _reset_bridge_dir(self) -> None:
-        """The student's code can delete the bridge folder or swap it for a link to somewhere else;
-        the grader never writes through a link it did not make."""
-        if self.bridge_dir.is_symlink() or (self.bridge_dir.exists() and not self.bridge_dir.is_dir()):
-            self.bridge_dir.unlink()
-        self.bridge_dir.mkdir(parents=True, exist_ok=True)
-
     def cell_error_for(self, name: str) -> CellError | None:
         """The error of the cell that should have defined ``name``, if that cell failed."""
         failed = {error.cell: error for error in self.errors}
@@ -169,25 +156,17 @@ class NotebookRunner:
              timeout_s: float | None = None) -> CallResult:
         """Call ``function`` from the notebook's namespace with ``args`` (arrays, structures, handles)."""
         self._ensure_kernel()
-        self._reset_bridge_dir()
-        name = f"call{next(self._calls)}"
-        request = bridge.write_request(self.bridge_dir, name, function, args, keep=keep, tensors=tensors)
-        timeout = timeout_s or self.limits.call_timeout_s
-        code = f"__dlgrade_agent__.call({json.dumps(str(request))})"
-        outcome = self._session.execute(code, timeout)
+        code, nonce = bridge.request_code(function, args, keep=keep, tensors=tensors)
+        outcome = self._session.execute(code, timeout_s or self.limits.call_timeout_s)
         if outcome.status in ("timeout", "dead"):
             return CallResult(outcome.status, message=_call_message(outcome, function), duration_s=outcome.duration_s)
         if outcome.status == "error":  # the agent itself was broken by the student's code
             return CallResult("error", message=_cell_message(outcome), traceback=outcome.traceback,
                               duration_s=outcome.duration_s)
         try:
-            response = bridge.read_response(self.bridge_dir, name)
+            response = bridge.read_response(outcome.outputs, nonce)
         except bridge.BridgeError as exc:
             return CallResult("invalid", message=str(exc), duration_s=outcome.duration_s)
-        finally:
-            if self.bridge_dir.is_dir() and not self.bridge_dir.is_symlink():
-                for leftover in self.bridge_dir.glob(f"{name}.*"):
-                    leftover.unlink(missing_ok=True)
         return _call_result(response, function, outcome.duration_s)
 
 
