@@ -85,13 +85,19 @@ def main() -> None:
 @click.option("--cell-timeout", type=click.FloatRange(min=0.1), help="Seconds per notebook cell.")
 @click.option("--notebook-timeout", type=click.FloatRange(min=0.1), help="Seconds for all cells of a notebook.")
 @click.option("--keep-workspace", is_flag=True, help="Keep the unpacked submission for inspection.")
+@click.option("--sandbox", "sandbox_mode", type=click.Choice(["auto", "off", "require"]), default="auto",
+              help="auto: bubblewrap when it works; require: refuse to run without it; off: limits only.")
 def submission_command(submission: Path, rubric_spec: str | None, output_format: str, out_dir: Path | None,
                        fail_under: float | None, call_timeout: float | None, cell_timeout: float | None,
-                       notebook_timeout: float | None, keep_workspace: bool) -> None:
+                       notebook_timeout: float | None, keep_workspace: bool, sandbox_mode: str) -> None:
     """Grade one SUBMISSION zip."""
     rubric = _load_rubric(rubric_spec or _detect_rubric(submission))
     overrides = {"call_timeout_s": call_timeout, "cell_timeout_s": cell_timeout, "notebook_timeout_s": notebook_timeout}
-    report = grade(submission, rubric, GradingOptions(limit_overrides=overrides, keep_workspace=keep_workspace))
+    options = GradingOptions(limit_overrides=overrides, keep_workspace=keep_workspace, sandbox=sandbox_mode)
+    try:
+        report = grade(submission, rubric, options)
+    except RuntimeError as exc:  # --sandbox require on a machine without it
+        raise click.exceptions.Exit(_fail(str(exc)))
     _emit(report, output_format, out_dir)
     if report.error:
         raise click.exceptions.Exit(EXIT_UNREADABLE)

@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 from . import __version__
 from .checks import kind_class
 from .checks.base import CheckContext, Verdict
+from .execution import sandbox
 from .execution.limits import Limits
 from .execution.runner import NotebookRunner, NotebookUnreadable
 from .report.model import (CellErrorInfo, GraderInfo, ItemResult, NotebookResult, Report, SubmissionInfo, totals)
@@ -22,6 +23,7 @@ from .submission import Submission, SubmissionError, find_notebook, identify, op
 class GradingOptions:
     limit_overrides: dict = field(default_factory=dict)  # from the command line; beat the rubric's
     keep_workspace: bool = False
+    sandbox: str = "auto"  # auto | off | require
     expected_cache: dict = field(default_factory=dict)  # shared by every submission of one session
 
 
@@ -52,8 +54,13 @@ def grade(zip_path: Path, rubric: Rubric, options: GradingOptions | None = None)
     else:
         report.submission = SubmissionInfo(zip_path.name, submission.sha256, submission.size_bytes)
         report.warnings += submission.warnings
+        protections = sandbox.protections_for(options.sandbox, limits)
+        report.sandbox = protections.as_dict()
+        if protections.isolation != "bubblewrap":
+            report.warnings.append(f"student code ran without the sandbox ({protections.reason}): only time and "
+                                   "resource limits were in force")
         try:
-            report.items = _grade_items(submission, rubric, limits, options, report)
+            report.items = _grade_items(submission, rubric, limits, options, report, protections)
         finally:
             if not options.keep_workspace:
                 submission.cleanup()
@@ -65,12 +72,12 @@ def grade(zip_path: Path, rubric: Rubric, options: GradingOptions | None = None)
 
 
 def _grade_items(submission: Submission, rubric: Rubric, limits: Limits, options: GradingOptions,
-                 report: Report) -> list[ItemResult]:
+                 report: Report, protections: sandbox.Protections) -> list[ItemResult]:
     results: dict[str, ItemResult] = {}
     for notebook in rubric.notebooks.values():
         items = [item for item in rubric.items if item.notebook == notebook.name]
         if items:
-            for result in _grade_notebook(submission, rubric, notebook, items, limits, options, report):
+            for result in _grade_notebook(submission, rubric, notebook, items, limits, options, report, protections):
                 results[result.id] = result
     for item in rubric.items:
         if item.id not in results:  # kinds that need no notebook
@@ -79,7 +86,7 @@ def _grade_items(submission: Submission, rubric: Rubric, limits: Limits, options
 
 
 def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, items: list[Item], limits: Limits,
-                    options: GradingOptions, report: Report) -> list[ItemResult]:
+                    options: GradingOptions, report: Report, protections: sandbox.Protections) -> list[ItemResult]:
     chosen, others = find_notebook(submission.files, notebook.match)
     record = NotebookResult(notebook.name, chosen, notebook.mode)
     report.notebooks.append(record)
@@ -94,7 +101,7 @@ def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, 
                                f"ignored {', '.join(others)}")
     path = submission.workspace.joinpath(*PurePosixPath(chosen).parts)
     report.warnings += _copy_starter_files(notebook, path.parent)
-    runner = NotebookRunner(path, notebook.mode, limits)
+    runner = NotebookRunner(path, notebook.mode, limits, submission.workspace, protections)
     try:
         with runner:
             _record_execution(record, runner)

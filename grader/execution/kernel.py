@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +28,7 @@ from jupyter_core.utils import ensure_event_loop
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from . import sandbox
 from .bridge import MIME
 from .limits import Limits
 
@@ -71,15 +73,17 @@ class Outcome:
         return "ok"
 
 
-class _LimitedKernelManager(AsyncKernelManager):
-    """Starts the kernel behind ``prlimit`` so the limits bind the kernel and every child it forks."""
+class _SandboxedKernelManager(AsyncKernelManager):
+    """Starts the kernel inside the sandbox; ``grading_session`` says where and under which limits."""
 
-    limit_args: list[str] = []
+    grading_session: "KernelSession | None" = None
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)
-        prlimit = shutil.which("prlimit")
-        return [prlimit, *self.limit_args, "--", *command] if prlimit and self.limit_args else command
+        session = self.grading_session
+        sandbox.share_connection_file(Path(self.connection_file), session.protections)
+        return sandbox.wrap(command, workspace=session.workspace, cwd=session.cwd, runtime_dir=session._runtime_dir,
+                            limits=session.limits, protections=session.protections)
 
 
 class _CappedClient(NotebookClient):
@@ -108,17 +112,6 @@ def _mark_truncated(outs) -> None:
         outs.append(nbformat.v4.new_output("stream", name="dlgrade-truncated", text=""))
 
 
-def _limit_args(limits: Limits) -> list[str]:
-    mib = 2**20
-    return [
-        f"--as={limits.memory_mb * mib}",
-        f"--nproc={limits.processes}",
-        f"--fsize={limits.file_size_mb * mib}",
-        f"--nofile={limits.open_files}",
-        "--core=0",
-    ]
-
-
 def kernel_environment(home: Path) -> dict[str, str]:
     """The only environment the student's code sees: no tokens, proxies or grader settings."""
     return {
@@ -139,10 +132,13 @@ def kernel_environment(home: Path) -> dict[str, str]:
 
 @dataclass
 class KernelSession:
-    """A kernel whose working directory is ``cwd``.  Use as a context manager."""
+    """A kernel whose working directory is ``cwd``, inside the submission's ``workspace`` (default:
+    ``cwd`` itself), behind ``protections``.  Use as a context manager."""
 
     cwd: Path
     limits: Limits = field(default_factory=Limits)
+    workspace: Path | None = None
+    protections: sandbox.Protections | None = None
     restarts: int = 0
     _client: _CappedClient | None = None
     _runtime_dir: Path | None = None
@@ -155,21 +151,29 @@ class KernelSession:
     def __exit__(self, *exc) -> None:
         self.shutdown()
 
+    def __post_init__(self) -> None:
+        self.workspace = self.workspace or self.cwd
+        if self.protections is None:
+            self.protections = sandbox.protections_for("auto", self.limits)
+
     def start(self) -> None:
         self._runtime_dir = Path(tempfile.mkdtemp(prefix="dlgrade-kernel-"))
+        sandbox.prepare_host_paths(self.workspace, self._runtime_dir, self.protections)
         notebook = nbformat.v4.new_notebook()
         notebook.cells.append(nbformat.v4.new_code_cell(""))
         self._context = zmq.asyncio.Context()
         self._context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         self._context.setsockopt(zmq.LINGER, 0)
-        manager = _LimitedKernelManager(kernel_name="python3", transport="ipc", context=self._context,
-                                        connection_file=str(self._runtime_dir / "kernel.json"))
-        manager.limit_args = _limit_args(self.limits)
+        manager = _SandboxedKernelManager(kernel_name="python3", transport="ipc", context=self._context,
+                                          connection_file=str(self._runtime_dir / "kernel.json"))
+        manager.grading_session = self
         client = _CappedClient(notebook, km=manager, timeout=None, allow_errors=True,
                                record_timing=False, iopub_timeout=2, shell_timeout_interval=1, log=QUIET_LOG)
         client.output_cap = self.limits.output_kb * 1024
         loop = ensure_event_loop()
-        loop.run_until_complete(client.async_start_new_kernel(cwd=str(self.cwd), env=kernel_environment(self.cwd)))
+        # the kernel's own file descriptors never reach the grader's stdout (which may carry a JSON report)
+        loop.run_until_complete(client.async_start_new_kernel(cwd=str(self.cwd), env=kernel_environment(self.cwd),
+                                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         loop.run_until_complete(client.async_start_new_kernel_client())
         self._client = client
 

@@ -14,6 +14,8 @@ class Limits:
     processes: int = 256               # processes and threads of the kernel's user
     file_size_mb: int = 256            # largest file the kernel may write
     open_files: int = 512
+    cpu_s: float = 1800.0              # CPU time of each kernel process
+    disk_mb: int = 1024                # the kernel's only writable place (with bubblewrap)
     output_kb: int = 1024              # text kept from one cell's output; the rest is dropped
 
     def merged(self, overrides: dict) -> "Limits":

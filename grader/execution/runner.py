@@ -18,6 +18,7 @@ from . import bridge
 from .cells import CodeUnit, select_code
 from .kernel import KernelSession, Outcome
 from .limits import Limits
+from .sandbox import Protections
 
 MAX_NOTEBOOK_BYTES = 64 * 2**20
 AGENT_SOURCE = resources.files(__package__).joinpath("agent_source.py").read_text()
@@ -85,6 +86,8 @@ class NotebookRunner:
     path: Path
     mode: str
     limits: Limits
+    workspace: Path | None = None  # the submission's root, mirrored into the sandbox (default: the notebook's folder)
+    protections: Protections | None = None
     units: list[CodeUnit] = field(default_factory=list)
     errors: list[CellError] = field(default_factory=list)
     duration_s: float = 0.0
@@ -95,7 +98,7 @@ class NotebookRunner:
     def __enter__(self) -> "NotebookRunner":
         started = time.monotonic()
         self.units = select_code(read_notebook_cells(self.path), self.mode)
-        self._session = KernelSession(self.path.parent, self.limits)
+        self._session = KernelSession(self.path.parent, self.limits, self.workspace, self.protections)
         self._session.start()
         try:
             self._run_units(started)

@@ -84,6 +84,7 @@ class Report:
     notebooks: list[NotebookResult]
     limits: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    sandbox: dict[str, Any] = field(default_factory=dict)  # the protections in force (execution.sandbox)
     error: str | None = None  # the submission could not be read at all
     started_at: str = ""
     duration_s: float = 0.0
