@@ -105,6 +105,9 @@ def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, 
     try:
         with runner:
             _record_execution(record, runner)
+            if runner.declared_kernel and not runner.declared_kernel.lower().startswith(("python", "ipython")):
+                report.warnings.append(f"{chosen} declares the kernel '{runner.declared_kernel[:40]}'; it was run "
+                                       "with Python, the only kernel the grader uses")
             return [_run_check(item, rubric, runner, options) for item in items]
     except NotebookUnreadable as exc:
         record.problem = str(exc)

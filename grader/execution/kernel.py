@@ -81,9 +81,9 @@ class _SandboxedKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)
         session = self.grading_session
-        sandbox.share_connection_file(Path(self.connection_file), session.protections)
+        sandbox.share_connection_file(Path(self.connection_file), session.protections, session.uid)
         return sandbox.wrap(command, workspace=session.workspace, cwd=session.cwd, runtime_dir=session._runtime_dir,
-                            limits=session.limits, protections=session.protections)
+                            limits=session.limits, protections=session.protections, uid=session.uid)
 
 
 class _CappedClient(NotebookClient):
@@ -140,6 +140,7 @@ class KernelSession:
     workspace: Path | None = None
     protections: sandbox.Protections | None = None
     restarts: int = 0
+    uid: int = sandbox.NOBODY
     _client: _CappedClient | None = None
     _runtime_dir: Path | None = None
     _context: zmq.asyncio.Context | None = None
@@ -158,7 +159,8 @@ class KernelSession:
 
     def start(self) -> None:
         self._runtime_dir = Path(tempfile.mkdtemp(prefix="dlgrade-kernel-"))
-        sandbox.prepare_host_paths(self.workspace, self._runtime_dir, self.protections)
+        self.uid = sandbox.kernel_uid()
+        sandbox.prepare_host_paths(self.workspace, self._runtime_dir, self.protections, self.uid)
         notebook = nbformat.v4.new_notebook()
         notebook.cells.append(nbformat.v4.new_code_cell(""))
         self._context = zmq.asyncio.Context()

@@ -48,8 +48,9 @@ class CallResult:
         return self.status == "ok"
 
 
-def read_notebook_cells(path: Path) -> list[dict]:
-    """The notebook's cells as plain dicts; any problem is a ``NotebookUnreadable`` naming it."""
+def read_notebook(path: Path) -> tuple[list[dict], str | None]:
+    """The notebook's cells as plain dicts and the kernel it declares; any problem is a
+    ``NotebookUnreadable`` naming it."""
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_BYTES:
         raise NotebookUnreadable(f"{path.name} is {size / 2**20:.0f} MiB, more than the "
@@ -61,7 +62,13 @@ def read_notebook_cells(path: Path) -> list[dict]:
     cells = document.get("cells") if isinstance(document, dict) else None
     if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
         raise NotebookUnreadable(f"{path.name} has no list of cells: is it a Jupyter notebook?")
-    return cells
+    spec = document.get("metadata", {}).get("kernelspec", {}) if isinstance(document.get("metadata"), dict) else {}
+    kernel = spec.get("name") if isinstance(spec, dict) and isinstance(spec.get("name"), str) else None
+    return cells, kernel
+
+
+def read_notebook_cells(path: Path) -> list[dict]:
+    return read_notebook(path)[0]
 
 
 def defined_names(source: str) -> set[str]:
@@ -92,12 +99,14 @@ class NotebookRunner:
     errors: list[CellError] = field(default_factory=list)
     duration_s: float = 0.0
     timed_out: bool = False
+    declared_kernel: str | None = None
     _session: KernelSession | None = None
     _succeeded: list[CodeUnit] = field(default_factory=list)
 
     def __enter__(self) -> "NotebookRunner":
         started = time.monotonic()
-        self.units = select_code(read_notebook_cells(self.path), self.mode)
+        cells, self.declared_kernel = read_notebook(self.path)
+        self.units = select_code(cells, self.mode)
         self._session = KernelSession(self.path.parent, self.limits, self.workspace, self.protections)
         self._session.start()
         try:

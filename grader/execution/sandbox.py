@@ -15,6 +15,7 @@ import functools
 import glob
 import importlib.util
 import os
+import secrets
 import shlex
 import shutil
 import site
@@ -26,6 +27,9 @@ from pathlib import Path
 from .limits import Limits
 
 NOBODY = 65534
+# Each kernel gets a uid of its own from this range (no account needed): the process limit counts per
+# uid, so one submission's fork bomb cannot starve another submission graded at the same time.
+KERNEL_UIDS = (1 << 30, (1 << 31) - 2)
 SUBMISSION_MOUNT = "/dlgrade-submission"
 HIDDEN_PACKAGES = ("grader", "reference", "rubrics")
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf",
@@ -114,8 +118,13 @@ def _device_mounts() -> list[str]:
     return args
 
 
+def kernel_uid() -> int:
+    low, high = KERNEL_UIDS
+    return low + secrets.randbelow(high - low)
+
+
 def wrap(command: list[str], *, workspace: Path, cwd: Path, runtime_dir: Path, limits: Limits,
-         protections: Protections) -> list[str]:
+         protections: Protections, uid: int = NOBODY) -> list[str]:
     """The full command line that starts ``command`` (the kernel) inside the sandbox."""
     prlimit = shutil.which("prlimit")
     limited = [prlimit, *_limit_args(limits), "--", *command] if prlimit and protections.resource_limits else command
@@ -138,11 +147,11 @@ def wrap(command: list[str], *, workspace: Path, cwd: Path, runtime_dir: Path, l
     # JPY_PARENT_PID names a process outside the PID namespace: ipykernel would think its parent gone.
     script = (f"unset JPY_PARENT_PID; cp -R {SUBMISSION_MOUNT}/. {shlex.quote(str(workspace))}/ "
               f'&& cd {shlex.quote(str(cwd))} && exec "$@"')
-    drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"] if root else []
+    drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"] if root else []
     return [*args, "--", *drop, "/bin/sh", "-c", script, "kernel", *limited]
 
 
-def prepare_host_paths(workspace: Path, runtime_dir: Path, protections: Protections) -> None:
+def prepare_host_paths(workspace: Path, runtime_dir: Path, protections: Protections, uid: int = NOBODY) -> None:
     """Let the kernel's user read the submission and own its runtime folder (sockets, connection file)."""
     if not protections.unprivileged_user:
         return
@@ -152,13 +161,13 @@ def prepare_host_paths(workspace: Path, runtime_dir: Path, protections: Protecti
             path = os.path.join(folder, name)
             if not os.path.islink(path):
                 os.chmod(path, 0o644)
-    os.chown(runtime_dir, NOBODY, NOBODY)
+    os.chown(runtime_dir, uid, uid)
     os.chmod(runtime_dir, 0o700)
 
 
-def share_connection_file(path: Path, protections: Protections) -> None:
+def share_connection_file(path: Path, protections: Protections, uid: int = NOBODY) -> None:
     if protections.unprivileged_user and path.exists():
-        os.chown(path, NOBODY, NOBODY)
+        os.chown(path, uid, uid)
 
 
 @functools.cache

@@ -1,0 +1,315 @@
+"""The attack suite: hostile submissions graded end to end through the real ``grade`` command.
+
+Every attack notebook first defines ``double`` honestly (item ``honest``); the attack lives in a cell or
+in ``target`` (item ``attacked``, reference x + 1).  Attacks that try to steal something return x + 1
+only when the theft worked, so a hole in the sandbox shows up as points.  Each attack asserts: the
+grader finished with the expected exit status, the honest item kept its points, the attacked item got
+no points it should not, the run ended within its limits plus a margin; and, after the whole suite,
+nothing outside the workspaces changed and no process of any submission is left.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from helpers import REPO, notebook_text
+
+HERE = Path(__file__).resolve().parent / "attacks"
+GRADE = [shutil.which("grade")] if shutil.which("grade") else [sys.executable, "-m", "grader"]
+HONEST = "import numpy as np\ndef double(x):\n    return 2 * x"
+CORRECT_TARGET = "def target(x):\n    return x + 1"
+MARKER = "dlgrade-attack-marker"
+SECRET_ENV = "DLGRADE_TEST_SECRET"
+
+
+@dataclass
+class Attack:
+    name: str
+    cells: list[str] | None = None            # notebook code cells after the honest one
+    files: dict | None = None                 # a hand-made zip instead of a notebook
+    attacked: str = "zero"                    # zero: no points; full: the correct target still passes
+    exit_code: int = 0
+    limit_s: float = 60                       # wall-clock budget: the rubric's limits plus a margin
+    note: str = ""                            # what the report must say, in a phrase
+
+
+def steal(path_expr: str) -> str:
+    """A target that returns the right answer only if it could read ``path_expr``."""
+    return textwrap.dedent(f"""
+        def target(x):
+            import os
+            try:
+                for path in {path_expr}:
+                    with open(path, 'rb') as handle:
+                        handle.read(1)
+                    return x + 1
+            except Exception:
+                pass
+            return x
+        """)
+
+
+def catalog(ctx: dict) -> list[Attack]:
+    port, outside, victim, secret_file = ctx["port"], ctx["outside"], ctx["victim"], ctx["secret_file"]
+    return [
+        # --- time -----------------------------------------------------------------------------------
+        Attack("infinite_loop_cell", ["while True:\n    pass", CORRECT_TARGET], attacked="full", note="timed out"),
+        Attack("infinite_loop_call", ["def target(x):\n    while True:\n        pass"], note="did not return within"),
+        Attack("sleep_past_timeout", ["import time\ndef target(x):\n    time.sleep(100)\n    return x + 1"],
+               note="did not return within"),
+        Attack("sigterm_and_sigint_ignored", ["import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                                              "signal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(1000)",
+                                              CORRECT_TARGET], attacked="full", note="timed out"),
+        # --- resources --------------------------------------------------------------------------------
+        Attack("fork_bomb", ["import os\ndef target(x):\n    while True:\n        try:\n            os.fork()\n"
+                             "        except OSError:\n            pass"]),
+        Attack("memory_bomb", ["def target(x):\n    hog = bytearray(8 * 2**30)\n    return x + 1"], note="MemoryError"),
+        Attack("memory_bomb_numpy", ["def target(x):\n    return np.ones((60000, 60000)) + x + 1"], note="MemoryError"),
+        Attack("memory_growth", ["def target(x):\n    hog = []\n    while True:\n        hog.append(bytearray(2**24))"]),
+        Attack("disk_fill", ["def target(x):\n    n = 0\n    while True:\n"
+                             "        with open(f'fill{n}.bin', 'wb') as f:\n            f.write(b'0' * 2**20 * 8)\n"
+                             "        n += 1"], note="raised"),
+        Attack("giant_stdout", ["import sys\ndef target(x):\n    chunk = 'x' * 2**20\n    for _ in range(1024):\n"
+                                "        sys.stdout.write(chunk)\n    return x"]),
+        Attack("giant_single_message", ["def target(x):\n    print('y' * (300 * 2**20))\n    return x"]),
+        Attack("too_many_files", ["def target(x):\n    handles = [open(f'h{i}', 'w') for i in range(100000)]\n"
+                                  "    return x + 1"], note="raised"),
+        # --- exits and crashes ------------------------------------------------------------------------
+        Attack("sys_exit_cell", ["import sys\nsys.exit(1)", CORRECT_TARGET], attacked="full"),
+        Attack("os_exit_cell", ["import os\nos._exit(1)", CORRECT_TARGET], attacked="full", note="died"),
+        Attack("kill_own_kernel", ["import os, signal\ndef target(x):\n    os.kill(os.getpid(), signal.SIGKILL)"],
+               note="crashed the kernel"),
+        Attack("kill_process_group", ["import os, signal\ndef target(x):\n    os.killpg(0, signal.SIGKILL)"]),
+        Attack("sys_exit_in_call", ["import sys\ndef target(x):\n    sys.exit(0)"], note="SystemExit"),
+        Attack("threads_left_running", ["import threading\ndef spin():\n    while True:\n        pass",
+                                        "def target(x):\n    threading.Thread(target=spin, daemon=False).start()\n"
+                                        "    return x"]),
+        Attack("children_left_running", ["import subprocess, os\n"
+                                         "subprocess.Popen(['sleep', '987654'], start_new_session=True)\n"
+                                         "if os.fork() == 0:\n    os.setsid()\n    os.execvp('sleep', ['sleep', '987655'])",
+                                         CORRECT_TARGET], attacked="full"),
+        # --- reading what it must not see -------------------------------------------------------------
+        Attack("read_reference", [steal(repr([str(REPO / "reference" / "hw3_rnn.py"),
+                                              str(REPO / "reference" / "__init__.py")]))]),
+        Attack("read_rubric", [steal(repr([str(HERE / "rubric.toml"), str(REPO / "rubrics" / "hw3" / "rubric.toml")]))]),
+        Attack("read_other_submission", [steal(repr([str(victim)]))]),
+        Attack("read_grader_files", [steal(repr([str(REPO / "grader" / "cli.py"), str(secret_file)]))]),
+        Attack("read_grader_environment", ["import os, glob\ndef target(x):\n"
+                                           f"    if os.environ.get('{SECRET_ENV}'):\n        return x + 1\n"
+                                           "    for path in glob.glob('/proc/*/environ'):\n        try:\n"
+                                           f"            if b'{SECRET_ENV}' in open(path, 'rb').read():\n"
+                                           "                return x + 1\n        except OSError:\n            pass\n"
+                                           "    return x"]),
+        Attack("import_grader", ["def target(x):\n    import grader.rubric\n    return x + 1"], note="ModuleNotFoundError"),
+        Attack("import_reference", ["def target(x):\n    from reference import hw3_rnn\n    return x + 1"],
+               note="ModuleNotFoundError"),
+        Attack("network_to_loopback", ["import socket\ndef target(x):\n    try:\n"
+                                       f"        socket.create_connection(('127.0.0.1', {port}), timeout=1).sendall(b'hi')\n"
+                                       "        return x + 1\n    except OSError:\n        return x"]),
+        # --- writing where it must not ----------------------------------------------------------------
+        Attack("write_home_and_outside", ["import os\ndef target(x):\n    wrote = False\n"
+                                          f"    for path in [os.path.expanduser('~/.bashrc'), '/root/{MARKER}', "
+                                          f"'{outside}/{MARKER}', '{REPO}/{MARKER}', '/tmp/{MARKER}']:\n"
+                                          "        try:\n            open(path, 'a').write('owned')\n"
+                                          "            wrote = wrote or not path.startswith(os.path.expanduser('~'))\n"
+                                          "        except OSError:\n            pass\n    return x + 1 if wrote else x"]),
+        Attack("write_grader_temp_folders", ["import os, glob\ndef target(x):\n    hits = 0\n"
+                                             "    for folder in glob.glob('/tmp/*') + glob.glob('/tmp/*/*'):\n"
+                                             "        try:\n"
+                                             f"            open(os.path.join(folder, '{MARKER}'), 'w').write('x')\n"
+                                             "            hits += 1\n        except OSError:\n            pass\n"
+                                             "    return x"]),
+        # --- lying about results ----------------------------------------------------------------------
+        Attack("monkeypatch_comparisons", ["np.allclose = lambda *a, **k: True\nnp.isclose = lambda a, b, **k: np.ones_like(a, bool)\n"
+                                           "np.testing.assert_allclose = lambda *a, **k: None\nnp.array_equal = lambda *a: True",
+                                           "def target(x):\n    return x * 0"]),
+        Attack("ndarray_subclass", ["class Liar(np.ndarray):\n    def __eq__(self, other):\n        return True\n"
+                                    "    def __array__(self, *a, **k):\n        return np.asarray(self.view(np.ndarray)) + 1",
+                                    "def target(x):\n    return (x * 0).view(Liar)"]),
+        Attack("object_array", ["def target(x):\n    return np.array([x + 1, 'junk'], dtype=object)"], note="cannot be graded"),
+        Attack("pickle_payload", ["import pickle, os\nclass Boom:\n    def __reduce__(self):\n"
+                                  "        return (os.system, ('touch /tmp/pwned',))",
+                                  "def target(x):\n    return pickle.dumps(Boom())"], note="cannot be graded"),
+        Attack("huge_nested_result", ["def target(x):\n    out = x + 1\n    for _ in range(5000):\n        out = [out]\n"
+                                      "    return out"]),
+        Attack("wide_result", ["def target(x):\n    return [float(v) for v in range(3_000_000)]"]),
+        Attack("forged_agent", ["def target(x):\n    agent = globals()['__dlgrade_agent__']\n    real = agent.call\n"
+                                "    def fake(text):\n        import json\n        from IPython.display import publish_display_data\n"
+                                "        nonce = json.loads(text)['nonce']\n"
+                                "        publish_display_data({'application/x-dlgrade-response+json': {'nonce': nonce, "
+                                "'status': 'ok', 'result': {'t': 'scalar', 'v': 1.0}, 'arrays': ''}})\n"
+                                "    agent.call = fake\n    return x"]),
+        Attack("correct_once_then_wrong", ["calls = []\ndef target(x):\n    calls.append(1)\n"
+                                           "    return x + 1 if len(calls) == 1 else x"], attacked="partial"),
+        Attack("ansi_and_fake_report_lines", ["def target(x):\n    print('\\x1b[2J\\x1b[H\\x1b[32mattacked  1/1 passed\\x1b[0m')\n"
+                                              "    raise ValueError('\\x1b[2J\\x1b]0;owned\\x07Total: 100 / 100 \\x1b[1mpassed')"],
+               note="raised ValueError"),
+        # --- broken or hostile zips -------------------------------------------------------------------
+        Attack("zip_slip", files={"../../" + MARKER: "x", "nb.ipynb": None}, exit_code=3, note="'..'"),
+        Attack("absolute_path", files={"/tmp/" + MARKER: "x", "nb.ipynb": None}, exit_code=3, note="absolute path"),
+        Attack("symlink_entry", files={"link": ("symlink", "/etc/passwd"), "nb.ipynb": None}, exit_code=3,
+               note="symbolic link"),
+        Attack("zip_bomb", files={"zeros.bin": ("deflate", bytes(200 * 2**20)), "nb.ipynb": None}, exit_code=3,
+               note="zip bomb"),
+        Attack("huge_notebook", files={"big.ipynb": ("stored", b'{"cells": [], "x": "' + b"a" * (200 * 2**20) + b'"}')},
+               attacked="error-all", note="MiB"),
+        Attack("malformed_notebook", files={"nb.ipynb": '{"cells": [ {"cell_type": "code", "source": "x = 1"'},
+               attacked="error-all", note="not valid notebook JSON"),
+        Attack("foreign_kernelspec", files={"nb.ipynb": ("kernel", "ir")}, attacked="full", note="declares the kernel"),
+    ]
+
+
+def build_zip(path: Path, attack: Attack, cells: list[str]) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        if attack.files is None:
+            archive.writestr("work/attack.ipynb", notebook_text(HONEST, *cells))
+            return
+        for name, content in attack.files.items():
+            if content is None:
+                archive.writestr("work/" + name, notebook_text(HONEST, CORRECT_TARGET))
+            elif isinstance(content, tuple) and content[0] == "symlink":
+                info = zipfile.ZipInfo(name)
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+                archive.writestr(info, content[1])
+            elif isinstance(content, tuple) and content[0] == "kernel":
+                document = json.loads(notebook_text(HONEST, CORRECT_TARGET))
+                document["metadata"]["kernelspec"] = {"name": content[1], "language": "R"}
+                archive.writestr("work/" + name, json.dumps(document))
+            elif isinstance(content, tuple):
+                method = zipfile.ZIP_DEFLATED if content[0] == "deflate" else zipfile.ZIP_STORED
+                archive.writestr(zipfile.ZipInfo("work/" + name), content[1], compress_type=method)
+            else:
+                archive.writestr(name if name.startswith(("/", "..")) else "work/" + name, content)
+
+
+def snapshot(folder: Path) -> dict:
+    return {str(p): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def sandbox_processes() -> list[str]:
+    """Processes run by a kernel uid (≥ 2**30) or named like the ones the attacks start."""
+    out = subprocess.run(["ps", "-eo", "uid=,args="], capture_output=True, text=True).stdout
+    found = []
+    for line in out.splitlines():
+        uid, _, args = line.strip().partition(" ")
+        if (uid.isdigit() and int(uid) >= 2**30) or "98765" in args:
+            found.append(line.strip())
+    return found
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory):
+    root = tmp_path_factory.mktemp("attacks")
+    outside = root / "outside"
+    outside.mkdir()
+    (outside / "canary.txt").write_text("untouched")
+    secret_file = outside / "grader-secret.txt"
+    secret_file.write_text("grader secret")
+    zips = root / "zips"
+    zips.mkdir()
+    victim = zips / "ATTACK_victim.zip"
+    with zipfile.ZipFile(victim, "w") as archive:
+        archive.writestr("answers.txt", "VICTIM-SECRET")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.setblocking(False)
+    ctx = {"port": server.getsockname()[1], "outside": outside, "victim": victim, "secret_file": secret_file}
+    attacks = catalog(ctx)
+    before = {"outside": snapshot(outside), "repo": sorted(p.name for p in REPO.iterdir()),
+              "tmp": set(os.listdir("/tmp"))}
+    env = dict(os.environ, **{SECRET_ENV: "s3cret"})
+
+    def grade_one(attack: Attack):
+        path = zips / f"ATTACK_{attack.name}.zip"
+        build_zip(path, attack, attack.cells or [])
+        started = time.monotonic()
+        done = subprocess.run([*GRADE, str(path), "--rubric", str(HERE / "rubric.toml"), "--format", "json"],
+                              capture_output=True, text=True, timeout=600, env=env, cwd=root)
+        terminal = None
+        if attack.name == "ansi_and_fake_report_lines":
+            terminal = subprocess.run([*GRADE, str(path), "--rubric", str(HERE / "rubric.toml")],
+                                      capture_output=True, text=True, timeout=600, env=env, cwd=root).stdout
+        return attack.name, (attack, done, time.monotonic() - started, terminal)
+
+    with ThreadPoolExecutor(3) as pool:
+        results = dict(pool.map(grade_one, attacks))
+    try:
+        connection = server.accept()
+        connected = True
+        connection[0].close()
+    except BlockingIOError:
+        connected = False
+    server.close()
+    time.sleep(0.5)
+    after = {"outside": snapshot(outside), "repo": sorted(p.name for p in REPO.iterdir()),
+             "tmp": set(os.listdir("/tmp"))}
+    return {"results": results, "before": before, "after": after, "connected": connected,
+            "processes": sandbox_processes()}
+
+
+ATTACK_NAMES = [a.name for a in catalog({"port": 1, "outside": Path("/x"), "victim": Path("/x"),
+                                         "secret_file": Path("/x")})]
+
+
+def test_the_suite_has_at_least_thirty_attacks():
+    assert len(ATTACK_NAMES) >= 30
+
+
+@pytest.mark.parametrize("name", ATTACK_NAMES)
+def test_attack(suite, name):
+    attack, done, elapsed, terminal = suite["results"][name]
+    assert done.returncode == attack.exit_code, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    items = {item["id"]: item for item in report["items"]}
+    assert elapsed < attack.limit_s, f"took {elapsed:.0f} s"
+    if attack.exit_code == 3:
+        assert all(item["status"] == "error" and item["score"] == 0 for item in items.values())
+        assert attack.note in report["error"]
+        return
+    assert report["sandbox"]["isolation"] == "bubblewrap", report["sandbox"]
+    if attack.attacked == "error-all":
+        assert all(item["score"] == 0 for item in items.values())
+        assert attack.note in report["notebooks"][0]["problem"]
+        return
+    honest = items["honest"]
+    assert (honest["status"], honest["score"]) == ("passed", 1), honest["feedback"]
+    attacked = items["attacked"]
+    expected = {"zero": lambda s: s == 0, "full": lambda s: s == 1, "partial": lambda s: 0 < s < 1}[attack.attacked]
+    assert expected(attacked["score"]), f"{attacked['status']}: {attacked['feedback']}"
+    if attack.note:
+        text = " ".join([attacked["feedback"], *(e["error"] for n in report["notebooks"] for e in n["errors"]),
+                         *report["warnings"]])
+        assert attack.note in text, text
+    if terminal is not None:  # the terminal report shows hostile text inert
+        assert "\x1b[2J" not in terminal and "\x1b]0;" not in terminal and "\x07" not in terminal
+        assert "Total: 1 / 2" in terminal
+
+
+def test_nothing_outside_the_workspaces_changed(suite):
+    before, after = suite["before"], suite["after"]
+    assert after["outside"] == before["outside"]
+    assert after["repo"] == before["repo"]
+    assert not [name for name in after["tmp"] - before["tmp"] if MARKER in name or name == "pwned"]
+    assert not Path("/root", MARKER).exists() and not Path("/tmp/pwned").exists()
+
+
+def test_no_network_connection_reached_the_test_server(suite):
+    assert suite["connected"] is False
+
+
+def test_no_process_of_any_submission_is_left(suite):
+    assert suite["processes"] == []
