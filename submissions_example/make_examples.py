@@ -48,6 +48,28 @@ def endless_loop_and_wu(cells: list[str]) -> list[str]:
     return out
 
 
+def hostile(cells: list[str]) -> list[str]:
+    """Mallory attacks the grader from code that runs even in definitions mode: rnn_forward tries to
+    import the grader's reference and kills its kernel when it cannot; lstm_forward is a fork bomb;
+    rnn_cell_backward returns the right answer only if it can read the grader's rubric; and a class
+    body (executed at definition time) loops forever.  The other five functions are honest."""
+    out = []
+    for c in cells:
+        if "def rnn_forward" in c:
+            c = ("import os\n\ndef rnn_forward(x, a0, parameters):\n    try:\n"
+                 "        from reference.hw3_rnn import rnn_forward as stolen\n    except ImportError:\n"
+                 "        os._exit(1)\n    return stolen(x, a0, parameters)\n")
+        elif "def lstm_forward" in c:
+            c = ("import os\n\ndef lstm_forward(x, a0, parameters):\n    while True:\n        try:\n"
+                 "            os.fork()\n        except OSError:\n            pass\n")
+        elif "def rnn_cell_backward" in c:
+            c = c.replace('    (a_next, a_prev, xt, parameters) = cache\n',
+                          '    (a_next, a_prev, xt, parameters) = cache\n    open("/work/main/rubrics/hw3/rubric.toml").read()\n')
+        out.append(c)
+    out.insert(1, "class Trap:\n    while True:\n        pass\n")
+    return out
+
+
 EXAMPLES = {
     # file name: (notebook name inside the zip, mutation or None)
     "HW3_Sara_Ahmadi_401234567.zip": ("HW3_P1_RNN_LSTM.ipynb", None),
@@ -55,6 +77,7 @@ EXAMPLES = {
     "HW3_Maryam_Hosseini_401234569.zip": ("P1_RNN_LSTM.ipynb", raising_cell),
     "HW3_Reza_Karimi_401234570.zip": ("Q1_LSTM_RNN.ipynb", endless_loop_and_wu),
     "hw3-final-submission.zip": ("P1_RNN_LSTM.ipynb", None),  # a name the pattern cannot read
+    "HW3_Mallory_Hacker_401234599.zip": ("P1_RNN_LSTM.ipynb", hostile),
 }
 
 
@@ -64,8 +87,10 @@ def build(name: str, notebook_name: str, change) -> Path:
     sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in code]
     if change is not None:
         sources = change(sources)
-    for cell, source in zip(code, sources):
-        cell["source"] = source
+    notebook["cells"] = [c for c in notebook["cells"] if c["cell_type"] != "code"]
+    for index, source in enumerate(sources):
+        notebook["cells"].append({"cell_type": "code", "id": f"code-{index:02d}", "metadata": {}, "outputs": [],
+                                  "execution_count": None, "source": source})
     text = json.dumps(notebook, indent=1, ensure_ascii=False)
     folder = name[: -len(".zip")]
     target = HERE / name

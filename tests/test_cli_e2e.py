@@ -33,6 +33,7 @@ def graded(tmp_path_factory):
         "raises": ("HW3_Maryam_Hosseini_401234569.zip", []),
         "loops": ("HW3_Reza_Karimi_401234570.zip", ["--call-timeout", "3"]),
         "misnamed": ("hw3-final-submission.zip", ["--rubric", "hw3"]),
+        "hostile": ("HW3_Mallory_Hacker_401234599.zip", ["--call-timeout", "3", "--cell-timeout", "3"]),
     }
 
     def grade_one(name):
@@ -113,6 +114,18 @@ def test_a_wrong_file_name_is_a_warning_not_a_failure(graded):
     assert report["total"]["score"] == 20
     assert report["student"] == {"first": None, "last": None, "student_id": None}
     assert any("hw3-final-submission.zip" in w and "does not follow" in w for w in report["warnings"])
+
+
+def test_a_hostile_submission_is_graded_and_its_honest_items_keep_their_points(graded):
+    report, items = items_of(graded["hostile"])
+    lost = {i for i, item in items.items() if item["score"] < item["points"]}
+    assert lost == {"p1.rnn_forward", "p1.lstm_forward", "p1.rnn_cell_backward", "p1.rnn_backward"}
+    assert "crashed the kernel" in items["p1.rnn_forward"]["feedback"]
+    assert "did not return within 3 s" in items["p1.lstm_forward"]["feedback"]
+    assert "No such file or directory: '/work/main/rubrics/hw3/rubric.toml'" in items["p1.rnn_cell_backward"]["feedback"]
+    assert report["notebooks"][0]["errors"][0]["error"] == "cell timed out after 3 s"  # the class-body trap
+    assert report["sandbox"]["isolation"] == "bubblewrap"
+    assert graded["hostile"].elapsed < 90
 
 
 def test_terminal_report_and_rubric_detected_from_the_file_name():
