@@ -19,6 +19,7 @@ import zipfile
 from pathlib import Path
 
 from grader import rubric as rubric_module
+from grader.execution import sandbox
 from grader.execution.cells import select_code
 from grader.execution.kernel import KernelSession
 from grader.execution.runner import read_notebook_cells
@@ -28,8 +29,8 @@ from grader.submission import find_notebook
 REPO = Path(__file__).resolve().parents[1]
 
 
-def floor_once(zip_path: Path, rubric) -> float:
-    """Kernel start + the notebook's definitions, nothing else."""
+def floor_once(zip_path: Path, rubric, sandbox_mode: str = "auto") -> float:
+    """Kernel start + the notebook's definitions, nothing else (in the sandbox, or with limits only)."""
     notebook = next(iter(rubric.notebooks.values()))
     with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(zip_path) as archive:
         archive.extractall(folder)
@@ -38,7 +39,8 @@ def floor_once(zip_path: Path, rubric) -> float:
         path = Path(folder) / chosen
         started = time.perf_counter()
         units = select_code(read_notebook_cells(path), notebook.mode)
-        with KernelSession(path.parent, rubric.limits) as kernel:
+        protections = sandbox.protections_for(sandbox_mode, rubric.limits)
+        with KernelSession(path.parent, rubric.limits, Path(folder), protections) as kernel:
             for unit in units:
                 kernel.execute(unit.source, rubric.limits.cell_timeout_s)
         return time.perf_counter() - started
@@ -61,11 +63,12 @@ def main() -> None:
     args = parser.parse_args()
     rubric = rubric_module.load(args.rubric)
 
-    floors, cold, warm, checks = [], [], [], []
+    floors, bare, cold, warm, checks = [], [], [], [], []
     shared_cache: dict = {}
     grade_once(args.submission, rubric, shared_cache)  # fills the expected-value cache, as a batch would
     for _ in range(args.repeat):  # interleaved, so drift in machine load hits every series alike
         floors.append(floor_once(args.submission, rubric))
+        bare.append(floor_once(args.submission, rubric, "off"))
         cold.append(grade_once(args.submission, rubric, None)[0])
         elapsed, in_checks = grade_once(args.submission, rubric, shared_cache)
         warm.append(elapsed)
@@ -76,6 +79,8 @@ def main() -> None:
         "submission": args.submission.name,
         "repeat": args.repeat,
         "floor_s": round(floor, 3),
+        "floor_without_sandbox_s": round(statistics.median(bare), 3),
+        "sandbox_over_bare_floor": round(floor / statistics.median(bare), 2),
         "grade_cold_s": round(statistics.median(cold), 3),
         "grade_warm_s": round(statistics.median(warm), 3),
         "checks_warm_s": round(statistics.median(checks), 3),
@@ -86,7 +91,9 @@ def main() -> None:
         print(json.dumps(figures, indent=2))
         return
     print(f"{figures['submission']}, median of {args.repeat}")
-    print(f"  floor (kernel start + definitions)      {figures['floor_s']:7.2f} s   1.00×")
+    print(f"  floor without the sandbox (limits only)  {figures['floor_without_sandbox_s']:7.2f} s   "
+          f"{1 / figures['sandbox_over_bare_floor']:.2f}×")
+    print(f"  floor (kernel start + definitions)       {figures['floor_s']:7.2f} s   1.00×")
     print(f"  grade, expected values computed          {figures['grade_cold_s']:7.2f} s   {figures['cold_over_floor']:.2f}×")
     print(f"  grade, expected values cached (batch)    {figures['grade_warm_s']:7.2f} s   {figures['warm_over_floor']:.2f}×")
     print(f"    of which checks ({len(rubric.items)} items)               {figures['checks_warm_s']:7.2f} s")
