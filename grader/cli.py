@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 import zipfile
@@ -18,7 +19,8 @@ from rich.table import Table
 from . import __version__
 from . import rubric as rubric_module
 from .grading import GradingOptions, grade
-from .report import json_format, terminal
+from .checks import kind_class
+from .report import json_format, manual, terminal
 from .report.model import Report
 from .rubric import Rubric, RubricError
 
@@ -70,6 +72,8 @@ def main() -> None:
     grade SUBMISSION.zip [--rubric hw3]     grade one student's zip
     grade validate RUBRIC                   check a rubric file
     grade selftest RUBRIC                   grade the rubric's own solution (must be full marks)
+    grade template RUBRIC                   a blank answers file with every theory question
+    grade manual REPORT.json --set ID=PTS   record the points of items a TA grades by hand
     """
 
 
@@ -131,13 +135,83 @@ def validate_command(rubric_spec: str) -> None:
                   f"{len(rubric.notebooks)} notebook(s) — {rubric.path}")
 
 
+@main.command("template")
+@click.argument("rubric_spec", metavar="RUBRIC")
+@click.option("--out", "-o", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the file here instead of printing it.")
+def template_command(rubric_spec: str, out_file: Path | None) -> None:
+    """A blank answers file: every theory question with its expected form and symbols."""
+    text = answers_template(_load_rubric(rubric_spec))
+    if out_file:
+        out_file.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out_file}")
+    else:
+        click.echo(text, nl=False)
+
+
+def answers_template(rubric: Rubric) -> str:
+    lines = [f"# {rubric.title} — answers", "# Write each answer under its '## id' line; lines starting with '>' "
+             "are ignored.", "# Math: @ matrix product, * elementwise, .T transpose, ** power, exp log tanh sigma "
+             "softmax sqrt; LaTeX works too.", ""]
+    for item in rubric.items:
+        if kind_class(item.kind).needs_notebook:
+            continue
+        lines += [f"## {item.id}", f"> {item.title} ({item.points:g} points)"]
+        if item.description:
+            lines.append(f"> {item.description}")
+        symbols = getattr(item.config, "get", lambda _key: None)("symbols")
+        if symbols:
+            declared = ", ".join(f"{name} {'scalar' if not shape else '×'.join(map(str, shape)) if isinstance(shape, list) else shape}"
+                                 for name, shape in symbols.items())
+            lines.append(f"> symbols: {declared}")
+        hint = {"choice": "the letter(s) of the correct option(s)", "numeric": "a number", "shape": "a shape such as (32, 2048, 768)",
+                "expression": "an expression in the symbols", "manual": "your explanation"}.get(item.kind)
+        if hint:
+            lines.append(f"> answer: {hint}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+@main.command("manual")
+@click.argument("report_path", metavar="REPORT.json", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--set", "assignments", multiple=True, metavar="ID=POINTS", help="Points for one item (repeatable).")
+@click.option("--comment", default="", help="Feedback for the item(s) set here.")
+@click.option("--csv", "csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A CSV of id,points[,comment] rows.")
+@click.option("--override", is_flag=True, help="Also allow changing automatically graded items.")
+def manual_command(report_path: Path, assignments: tuple[str, ...], comment: str, csv_path: Path | None,
+                   override: bool) -> None:
+    """Record the points of manual items in REPORT.json and update its totals."""
+    try:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+        for assignment in assignments:
+            item_id, separator, points = assignment.partition("=")
+            if not separator:
+                raise manual.ManualError(f"'{assignment}' is not ID=POINTS")
+            try:
+                value = float(points)
+            except ValueError:
+                raise manual.ManualError(f"'{points}' is not a number of points") from None
+            manual.apply(report, item_id.strip(), value, comment, override)
+        if csv_path is not None:
+            manual.apply_csv(report, csv_path, override)
+    except (manual.ManualError, ValueError, KeyError) as exc:
+        raise click.exceptions.Exit(_fail(f"{report_path}: {exc}"))
+    json_format.write_atomic(report_path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    total = report["total"]
+    click.echo(f"{report_path}: {total['score']:g} / {total['max']:g}"
+               + (f" (+{total['manual_pending']:g} pending)" if total["manual_pending"] else ""))
+
+
 @main.command("selftest")
 @click.argument("rubric_spec", metavar="RUBRIC")
 def selftest_command(rubric_spec: str) -> None:
-    """Grade the rubric's solution notebooks (must earn full marks) and its templates (must earn none)."""
+    """Grade the rubric's solutions (full automatic marks) and its templates (no marks)."""
     rubric = _load_rubric(rubric_spec)
     solutions = {n.name: n.solution for n in rubric.notebooks.values() if n.solution}
     templates = {n.name: n.template for n in rubric.notebooks.values() if n.template}
+    if rubric.answers_solution is not None:
+        solutions["answers"] = rubric.answers_solution
     if not solutions:
         raise click.exceptions.Exit(_fail(f"{rubric.path}: no notebook declares a solution to selftest"))
     console = Console()
@@ -146,23 +220,28 @@ def selftest_command(rubric_spec: str) -> None:
         solved = grade(_zip_of(Path(folder) / "solution.zip", solutions), rubric)
         terminal.render(solved, console)
         problems += [f"{i.id}: the solution earns {i.score:g}/{i.points:g} — {i.feedback}"
-                     for i in solved.items if i.score < i.points]
+                     for i in solved.items if i.score < i.points and i.status != "manual"]
+        if rubric.answers_match:  # the blank answers file grade template writes
+            blank_answers = Path(folder) / "answers.md"
+            blank_answers.write_text(answers_template(rubric), encoding="utf-8")
+            templates["answers"] = blank_answers
         if templates:
             blank = grade(_zip_of(Path(folder) / "template.zip", templates), rubric)
             problems += [f"{i.id}: the unmodified template earns {i.score:g}/{i.points:g}: the check cannot tell "
                          "a blank answer from a right one" for i in blank.items
-                         if i.notebook in templates and i.score > 0]
+                         if (i.notebook in templates or i.notebook is None) and i.score > 0]
     for problem in problems:
         console.print(terminal.inert(f"selftest: {problem}"), style="red")
     if problems:
         raise click.exceptions.Exit(EXIT_BELOW_THRESHOLD)
-    console.print(f"[green]selftest passed[/green]: the solution earns {solved.total.score:g}/{solved.total.max:g}"
+    automatic = solved.total.max - solved.total.manual_pending
+    console.print(f"[green]selftest passed[/green]: the solution earns {solved.total.score:g}/{automatic:g} automatic points"
                   + (" and the templates earn nothing" if templates else ""))
 
 
-def _zip_of(target: Path, notebooks: dict[str, Path]) -> Path:
+def _zip_of(target: Path, files: dict[str, Path]) -> Path:
     with zipfile.ZipFile(target, "w") as archive:
-        for path in notebooks.values():
+        for path in files.values():
             archive.write(path, path.name)
     return target
 

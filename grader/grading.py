@@ -17,6 +17,7 @@ from .execution.runner import NotebookRunner, NotebookUnreadable
 from .report.model import (CellErrorInfo, GraderInfo, ItemResult, NotebookResult, Report, SubmissionInfo, totals)
 from .rubric import Item, Notebook, Rubric
 from .submission import Submission, SubmissionError, find_notebook, identify, open_submission
+from .theory.answers import MAX_ANSWERS_BYTES, AnswersFile, parse_answers
 
 
 @dataclass
@@ -71,9 +72,28 @@ def grade(zip_path: Path, rubric: Rubric, options: GradingOptions | None = None)
     return report
 
 
+def _read_answers(submission: Submission, rubric: Rubric, report: Report) -> tuple[AnswersFile | None, str]:
+    if not rubric.answers_match:
+        return None, "this assignment has no answers file"
+    chosen, others = find_notebook(submission.files, rubric.answers_match)
+    if chosen is None:
+        found = ", ".join(submission.files[:10]) or "no files"
+        return None, f"no answers file matching {' or '.join(rubric.answers_match)} in the submission (found: {found})"
+    path = submission.workspace.joinpath(*PurePosixPath(chosen).parts)
+    if path.stat().st_size > MAX_ANSWERS_BYTES:
+        return None, f"{chosen} is larger than {MAX_ANSWERS_BYTES // 2**20} MiB"
+    if others:
+        report.warnings.append(f"several answers files: graded {chosen}, ignored {', '.join(others)}")
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    answers = parse_answers(text, {item.id for item in rubric.items}, chosen)
+    report.warnings += answers.warnings
+    return answers, ""
+
+
 def _grade_items(submission: Submission, rubric: Rubric, limits: Limits, options: GradingOptions,
                  report: Report, protections: sandbox.Protections) -> list[ItemResult]:
     results: dict[str, ItemResult] = {}
+    answers, answers_problem = _read_answers(submission, rubric, report)
     for notebook in rubric.notebooks.values():
         items = [item for item in rubric.items if item.notebook == notebook.name]
         if items:
@@ -81,7 +101,7 @@ def _grade_items(submission: Submission, rubric: Rubric, limits: Limits, options
                 results[result.id] = result
     for item in rubric.items:
         if item.id not in results:  # kinds that need no notebook
-            results[item.id] = _run_check(item, rubric, None, options)
+            results[item.id] = _run_check(item, rubric, None, options, answers, answers_problem)
     return [results[item.id] for item in rubric.items]
 
 
@@ -140,12 +160,17 @@ def _copy_starter_files(notebook: Notebook, folder: Path) -> list[str]:
     return warnings
 
 
-def _run_check(item: Item, rubric: Rubric, runner: NotebookRunner | None, options: GradingOptions) -> ItemResult:
+def _run_check(item: Item, rubric: Rubric, runner: NotebookRunner | None, options: GradingOptions,
+               answers: AnswersFile | None = None, answers_problem: str = "") -> ItemResult:
     started = time.monotonic()
-    context = CheckContext(rubric, item, runner, options.expected_cache)
+    context = CheckContext(rubric, item, runner, options.expected_cache, answers, answers_problem)
     try:
         verdict = kind_class(item.kind)().run(context)
     except Exception as exc:  # a grader bug must cost one item, not the class's grading
         verdict = Verdict(0.0, "error", f"internal grader error in the {item.kind} check: "
                                         f"{type(exc).__name__}: {exc}", {"internal_error": True})
+    if item.feedback == "verdict" and verdict.status not in ("passed", "manual"):
+        # a hidden item says only that it is wrong, not how: its test data stays hidden
+        verdict = Verdict(verdict.fraction, verdict.status, "incorrect" if verdict.status != "error" else
+                          "could not be graded (the code raised, hung or is missing)", {})
     return _item_result(item, verdict, time.monotonic() - started)

@@ -23,7 +23,8 @@ from .execution.limits import Limits
 
 ITEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 VISIBILITIES = ("public", "hidden")
-COMMON_ITEM_FIELDS = {"id", "title", "kind", "points", "visibility", "notebook", "description"}
+COMMON_ITEM_FIELDS = {"id", "title", "kind", "points", "visibility", "notebook", "description", "feedback"}
+FEEDBACK_LEVELS = ("full", "verdict")  # verdict: only right or wrong (the default for hidden items)
 
 
 class RubricError(Exception):
@@ -73,6 +74,7 @@ class Item:
     notebook: str | None
     description: str
     config: Any  # the kind's own validated settings
+    feedback: str = "full"
 
 
 @dataclass
@@ -87,6 +89,8 @@ class Rubric:
     generators: dict[str, Generator]
     items: list[Item]
     sha256: str
+    answers_match: tuple[str, ...] = ()  # file-name patterns of the theory answers file
+    answers_solution: Path | None = None  # a fully correct answers file, for selftest
     raw: dict = field(repr=False, default_factory=dict)
 
     @property
@@ -147,7 +151,17 @@ def _build(path: Path, raw: dict, sha256: str) -> Rubric:
         if not isinstance(value, str):
             raise RubricError(path, "[aliases]", key, "must be a string: the other spelling of this key")
 
-    rubric = Rubric(path=path, id=rubric_id, title=_string(path, "[assignment]", assignment, "title") or rubric_id,
+    answers = _table(path, raw, "answers")
+    answers_match = answers.get("match", [])
+    if isinstance(answers_match, str):
+        answers_match = [answers_match]
+    if not isinstance(answers_match, list) or not all(isinstance(m, str) and m for m in answers_match):
+        raise RubricError(path, "[answers]", "match", "must be a list of file-name patterns such as 'answers*.md'")
+    for key in answers:
+        if key not in ("match", "solution"):
+            raise RubricError(path, "[answers]", key, "unknown field (known: match, solution)")
+    solution = _rubric_file(path, "[answers]", "solution", answers["solution"]) if "solution" in answers else None
+    rubric = Rubric(path=path, id=rubric_id, answers_match=tuple(answers_match), answers_solution=solution, title=_string(path, "[assignment]", assignment, "title") or rubric_id,
                     submission_pattern=submission_pattern, limits=Limits().merged(limits_table),
                     aliases=dict(aliases), notebooks=_notebooks(path, raw), generators=_generators(path, raw),
                     items=[], sha256=sha256, raw=raw)
@@ -186,8 +200,12 @@ def _build(path: Path, raw: dict, sha256: str) -> Rubric:
             config = check_class.configure(own, rubric)
         except FieldError as exc:
             raise RubricError(path, where, exc.field, exc.message) from None
+        feedback = table.get("feedback", "full" if visibility == "public" else "verdict")
+        if feedback not in FEEDBACK_LEVELS:
+            raise RubricError(path, where, "feedback", f"must be one of {', '.join(FEEDBACK_LEVELS)}")
         rubric.items.append(Item(item_id, _string(path, where, table, "title") or item_id, kind, float(points),
-                                 visibility, notebook, _string(path, where, table, "description") or "", config))
+                                 visibility, notebook, _string(path, where, table, "description") or "", config,
+                                 feedback))
     return rubric
 
 

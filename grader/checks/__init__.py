@@ -5,10 +5,16 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from .base import Check
+from .choice import ChoiceCheck
+from .expression import ExpressionCheck
 from .function import FunctionCheck
 from .gradient import GradientCheck
+from .manual import ManualCheck
+from .numeric import NumericCheck
+from .shape import ShapeCheck
 
-BUILTIN: dict[str, type[Check]] = {cls.kind: cls for cls in (FunctionCheck, GradientCheck)}
+BUILTIN: dict[str, type[Check]] = {cls.kind: cls for cls in (FunctionCheck, GradientCheck, NumericCheck, ShapeCheck,
+                                                             ChoiceCheck, ExpressionCheck, ManualCheck)}
 
 
 def registry() -> dict[str, type[Check]]:

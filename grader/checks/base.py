@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     from ..execution.runner import NotebookRunner
     from ..rubric import Item, Rubric
+    from ..theory.answers import AnswersFile
 
 
 @dataclass
@@ -27,6 +28,8 @@ class CheckContext:
     # expected results, keyed by (rubric sha, item id, case); they depend only on the rubric and the
     # seeds, so one grading session computes them once for every student
     expected_cache: dict = field(default_factory=dict)
+    answers: "AnswersFile | None" = None  # the theory answers, when the submission has them
+    answers_problem: str = ""            # why there are none
 
 
 class Check:

@@ -1,0 +1,56 @@
+"""``expression``: a symbolic answer, equivalent to the reference when both agree on several random
+assignments of the declared symbols (scalars, or matrices of the declared shapes).  Fields:
+``reference`` (in the plain syntax), ``symbols`` ({name = shape}), ``accepted`` (other forms, each with
+its convention and share of the points), ``trials``."""
+from __future__ import annotations
+
+from ..rubric import FieldError
+from ..theory import expressions
+from ..theory.answers import after_equals
+from . import calling
+from .answered import accepted_list, answer_of, convention_note, symbols_field
+from .base import Check, CheckContext, Verdict
+from .cases import seeded_rng
+
+FIELDS = {"reference", "accepted", "symbols", "trials"}
+
+
+class ExpressionCheck(Check):
+    kind = "expression"
+    needs_notebook = False
+
+    @classmethod
+    def configure(cls, table: dict, rubric) -> dict:
+        calling.reject_unknown(table, FIELDS)
+        symbols = symbols_field(table)
+        accepted = accepted_list(table, "accepted", "reference", ("reference",))
+        for entry in accepted:
+            try:
+                entry["parsed"] = expressions.parse(entry["reference"], symbols)
+                expressions.evaluate(entry["parsed"], expressions.random_values(symbols, seeded_rng("validate")))
+            except (expressions.ParseError, expressions.ShapeError) as exc:
+                raise FieldError("reference", f"the rubric's own expression is invalid: {exc}") from None
+        trials = table.get("trials", 5)
+        if not isinstance(trials, int) or not 1 <= trials <= 50:
+            raise FieldError("trials", "must be an integer from 1 to 50")
+        return {"accepted": accepted, "symbols": symbols, "trials": trials}
+
+    def run(self, context: CheckContext) -> Verdict:
+        config = context.item.config
+        answer = answer_of(context)
+        if isinstance(answer, Verdict):
+            return answer
+        try:
+            student = expressions.parse(after_equals(answer.lines[-1]), config["symbols"])
+        except expressions.ParseError as exc:
+            return Verdict(0.0, "failed", f"cannot read the answer: {exc}")
+        seed = int.from_bytes(seeded_rng(context.rubric.id, context.item.id).bytes(4), "little")
+        first_problem = ""
+        for entry in sorted(config["accepted"], key=lambda e: -e["fraction"]):
+            comparison = expressions.compare(student, entry["parsed"], config["symbols"], config["trials"], seed)
+            if comparison.equivalent:
+                status = "passed" if entry["fraction"] == 1 else "partial"
+                return Verdict(entry["fraction"], status, f"correct{convention_note(entry)}", {"answer": student.text})
+            first_problem = first_problem or comparison.message
+        return Verdict(0.0, "failed", f"not equivalent to the expected expression: {first_problem}",
+                       {"answer": student.text})

@@ -1,0 +1,74 @@
+"""``numeric``: a number (or a short vector), within tolerance of one of the accepted values; each
+accepted value may name its convention and carry its own share of the points.  The student may write
+the arithmetic (``4*768*768 + 4*768``): it is evaluated by the safe expression interpreter."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..rubric import FieldError, item_callable
+from ..theory import expressions
+from ..theory.answers import after_equals
+from . import calling
+from .answered import accepted_list, answer_of, convention_note, symbols_field
+from .base import Check, CheckContext, Verdict
+
+FIELDS = {"value", "accepted", "rtol", "atol", "symbols", "reference"}
+
+
+class NumericCheck(Check):
+    kind = "numeric"
+    needs_notebook = False
+
+    @classmethod
+    def configure(cls, table: dict, rubric) -> dict:
+        calling.reject_unknown(table, FIELDS)
+        if "reference" in table:  # the value derived by reference code, not typed in
+            table = {**table, "value": item_callable(table, "reference", rubric)()}
+            table.pop("reference")
+        accepted = accepted_list(table, "accepted", "value", ("value",))
+        for entry in accepted:
+            value = np.asarray(entry["value"], dtype=float) if _numbers(entry["value"]) else None
+            if value is None:
+                raise FieldError("accepted", "each value must be a number or a list of numbers")
+            entry["value"] = value
+        tolerance = calling.tolerance({"rtol": 1e-6, "atol": 0.0, **table})
+        return {"accepted": accepted, "tolerance": tolerance, "symbols": symbols_field(table)}
+
+    def run(self, context: CheckContext) -> Verdict:
+        config = context.item.config
+        answer = answer_of(context)
+        if isinstance(answer, Verdict):
+            return answer
+        text = after_equals(answer.text).replace("٬", "").replace("_", "")
+        text = text.replace(",", "") if not text.lstrip().startswith(("[", "(")) else text
+        try:
+            value = _read_number(text, config["symbols"])
+        except (expressions.ParseError, expressions.ShapeError) as exc:
+            return Verdict(0.0, "failed", f"cannot read a number: {exc}")
+        for entry in sorted(config["accepted"], key=lambda e: -e["fraction"]):
+            expected = entry["value"]
+            if value.shape == expected.shape and np.allclose(value, expected, rtol=config["tolerance"].rtol,
+                                                             atol=config["tolerance"].atol):
+                fraction = entry["fraction"]
+                status = "passed" if fraction == 1 else "partial"
+                return Verdict(fraction, status, f"correct{convention_note(entry)}", {"answer": value.tolist()})
+        shown = value.tolist()
+        return Verdict(0.0, "failed", f"{shown} is not an accepted value", {"answer": shown})
+
+
+def _numbers(value) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    return isinstance(value, list) and bool(value) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                          for v in value)
+
+
+def _read_number(text: str, symbols: dict) -> np.ndarray:
+    text = text.strip()
+    if text.startswith(("[", "(")) and "," in text:  # a vector: [6, 1, 2]
+        parts = [p for p in text.strip("[]() ").split(",") if p.strip()]
+        return np.array([float(expressions.evaluate(expressions.parse(p, symbols), symbols)) for p in parts])
+    value = expressions.evaluate(expressions.parse(text, symbols), symbols)
+    return np.ravel(value) if value.ndim > 1 else value

@@ -1,0 +1,70 @@
+"""``shape``: a tensor shape such as ``(32, 2048, 768)``, ``32 x 2048 x 768`` or ``(B, N, d)``.  Entries
+may be numbers or the rubric's symbols (``B = 32``); they are compared by value.  Several accepted
+shapes may name their conventions."""
+from __future__ import annotations
+
+import re
+
+from ..rubric import FieldError
+from ..theory import expressions
+from ..theory.answers import after_equals
+from . import calling
+from .answered import accepted_list, answer_of, convention_note
+from .base import Check, CheckContext, Verdict
+
+FIELDS = {"shape", "accepted", "symbols"}
+SEPARATORS = re.compile(r"\s*(?:,|×|\bx\b|\*|\\times)\s*")
+
+
+def read_shape(text: str, symbols: dict) -> tuple[int, ...]:
+    inner = after_equals(text).strip().strip("()[]{} ")
+    if not inner:
+        return ()
+    entries = [e for e in SEPARATORS.split(inner) if e.strip()]
+    values = []
+    for entry in entries:
+        value = expressions.evaluate(expressions.parse(entry, symbols), symbols)
+        if value.ndim or not float(value).is_integer():
+            raise expressions.ParseError(f"'{entry}' is not a whole size")
+        values.append(int(value))
+    return tuple(values)
+
+
+class ShapeCheck(Check):
+    kind = "shape"
+    needs_notebook = False
+
+    @classmethod
+    def configure(cls, table: dict, rubric) -> dict:
+        calling.reject_unknown(table, FIELDS)
+        symbols = table.get("symbols", {})
+        if not isinstance(symbols, dict) or not all(isinstance(v, int) for v in symbols.values()):
+            raise FieldError("symbols", "must map each size name to a whole number, e.g. { B = 32 }")
+        accepted = accepted_list(table, "accepted", "shape", ("shape",))
+        for entry in accepted:
+            shape = entry["shape"]
+            if not isinstance(shape, list) or not all(isinstance(s, (int, str)) for s in shape):
+                raise FieldError("accepted", "a shape is a list of sizes or size names, e.g. [32, \"N\", 768]")
+            try:
+                entry["shape"] = tuple(s if isinstance(s, int) else read_shape(s, symbols)[0] for s in shape)
+            except (expressions.ParseError, expressions.ShapeError, IndexError) as exc:
+                raise FieldError("accepted", f"cannot read {shape}: {exc}") from None
+        return {"accepted": accepted, "symbols": symbols}
+
+    def run(self, context: CheckContext) -> Verdict:
+        config = context.item.config
+        answer = answer_of(context)
+        if isinstance(answer, Verdict):
+            return answer
+        try:
+            shape = read_shape(answer.text, config["symbols"])
+        except (expressions.ParseError, expressions.ShapeError) as exc:
+            return Verdict(0.0, "failed", f"cannot read a shape: {exc}")
+        for entry in sorted(config["accepted"], key=lambda e: -e["fraction"]):
+            if shape == entry["shape"]:
+                status = "passed" if entry["fraction"] == 1 else "partial"
+                return Verdict(entry["fraction"], status, f"correct{convention_note(entry)}", {"answer": list(shape)})
+        best = config["accepted"][0]["shape"]
+        hint = (f"{len(shape)} dimensions, expected {len(best)}" if len(shape) != len(best)
+                else f"dimension {next(i for i, (a, b) in enumerate(zip(shape, best)) if a != b)} differs")
+        return Verdict(0.0, "failed", f"{shape} is not the expected shape ({hint})", {"answer": list(shape)})

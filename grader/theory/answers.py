@@ -1,0 +1,63 @@
+"""The answers file: one text file of theory answers, keyed by item id.
+
+    ## q2.a
+    > ∂J_t/∂o_t in terms of y_hat_t and y_t        (lines starting with > are the question: ignored)
+    y_hat_t - y_t
+
+Everything up to the next ``## id`` is the answer; blank lines are dropped; a derivation writes one
+step per line.  ``grade template RUBRIC`` writes a blank file with every question.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+MAX_ANSWERS_BYTES = 2 * 2**20
+HEADER = re.compile(r"^\s*##\s+(\S+)")
+DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+
+
+@dataclass
+class Answer:
+    item: str
+    lines: list[str]
+    line_number: int  # of the header, for messages
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.lines)
+
+
+@dataclass
+class AnswersFile:
+    answers: dict[str, Answer] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_answers(text: str, known_ids: set[str], file_name: str = "answers") -> AnswersFile:
+    result = AnswersFile()
+    current: Answer | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        header = HEADER.match(raw)
+        if header:
+            item = header.group(1)
+            if item not in known_ids:
+                result.warnings.append(f"{file_name}, line {number}: '{item[:60]}' is not a question of this assignment")
+                current = None
+                continue
+            if item in result.answers:
+                result.warnings.append(f"{file_name}, line {number}: '{item}' is answered twice; the last answer counts")
+            current = Answer(item, [], number)
+            result.answers[item] = current
+            continue
+        line = raw.strip()
+        if current is None or not line or line.startswith(">"):
+            continue
+        current.lines.append(line.translate(DIGITS))
+    return result
+
+
+def after_equals(text: str) -> str:
+    """``dJ/do = y_hat - y`` → ``y_hat - y``: a student may restate the left-hand side."""
+    parts = [part for part in re.split(r"(?<![<>=!])=(?!=)", text)]
+    return parts[-1].strip() if len(parts) > 1 and parts[-1].strip() else text.strip()

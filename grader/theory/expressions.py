@@ -1,0 +1,347 @@
+"""Student math, parsed safely and compared by randomized evaluation.
+
+Students write a plain syntax (``@`` matrix product, ``*`` elementwise, ``.T`` transpose, ``**`` power,
+``exp log tanh sigma softmax sqrt sum``) or LaTeX (``\\odot``, ``\\circ``, ``^\\top``, ``\\frac``,
+``\\cdot``, ``\\hat{y}``, ``W_{hh}``).  The text is rewritten to the plain syntax, parsed by Python's
+``ast`` in ``eval`` mode (parsing runs nothing) and accepted only if every node is on a short whitelist.
+It is then *interpreted* here, on numpy arrays: nothing is ever ``eval``-ed, ``exec``-ed or handed to
+``sympify``.
+
+Two expressions are equivalent when they agree on several random assignments of the declared symbols
+(scalars, or matrices of declared shapes).  When they do not, ``explain`` compares the factors of the
+two products and names the one that differs ("(1 - s**2) is missing; you have (1 - s)").
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_CHARS = 4000
+MAX_NODES = 400
+MAX_DEPTH = 40
+MAX_POWER = 12
+FUNCTIONS = {
+    "exp": np.exp, "log": np.log, "ln": np.log, "tanh": np.tanh, "sqrt": np.sqrt, "abs": np.abs,
+    "sigma": lambda x: 1 / (1 + np.exp(-x)), "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+    "relu": lambda x: np.maximum(x, 0), "sum": lambda x: np.sum(x), "diag": lambda x: np.diagflat(x),
+    "softmax": lambda x: np.exp(x - np.max(x, axis=0)) / np.sum(np.exp(x - np.max(x, axis=0)), axis=0),
+    "transpose": lambda x: np.transpose(x), "outer": lambda a, b: np.outer(a, b),
+}
+CONSTANTS = {"pi": np.pi, "e": np.e}
+
+
+class ParseError(Exception):
+    """The answer cannot be read; the message says where, for the student."""
+
+
+class ShapeError(Exception):
+    pass
+
+
+# --- from LaTeX and Unicode to the plain syntax ---------------------------------------------------
+
+UNICODE = {"−": "-", "–": "-", "×": "@", "·": "@", "⋅": "@", "⊙": "*", "∘": "*", "ᵀ": ".T", "σ": "sigma",
+           "√": "sqrt", "Σ": "sum", "∑": "sum", "ŷ": "y_hat", "^T": ".T", "′": "_prime", "’": "_prime"}
+LATEX_COMMANDS = {r"\odot": "*", r"\circ": "*", r"\cdot": "@", r"\times": "@", r"\top": "T", r"\sigma": "sigma",
+                  r"\tanh": "tanh", r"\exp": "exp", r"\log": "log", r"\ln": "ln", r"\sum": "sum", r"\sqrt": "sqrt",
+                  r"\left": "", r"\right": "", r"\,": "", r"\;": "", r"\!": "", r"\mathrm": "", r"\operatorname": "",
+                  r"\theta": "theta", r"\Gamma": "Gamma", r"\gamma": "gamma", r"\alpha": "alpha", r"\beta": "beta",
+                  r"\delta": "delta", r"\psi": "psi", r"\phi": "phi", r"\pi": "pi"}
+
+
+def to_plain(text: str) -> str:
+    """Rewrite LaTeX and Unicode math into the plain syntax (no evaluation, pure text)."""
+    text = text.strip().strip("$").strip()
+    for old, new in UNICODE.items():
+        text = text.replace(old, new)
+    text = re.sub(r"\\hat\{(\w+)\}", r"\1_hat", text)
+    text = re.sub(r"\\tilde\{(\w+)\}", r"\1_tilde", text)
+    text = re.sub(r"\\bar\{(\w+)\}", r"\1_bar", text)
+    for _ in range(20):  # \frac{a}{b} → ((a)/(b)), innermost first
+        new = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"((\1)/(\2))", text)
+        if new == text:
+            break
+        text = new
+    text = re.sub(r"\^\{?\\top\}?|\^\{?T\}?(?![A-Za-z0-9_])|\^\{?\\intercal\}?", ".T", text)
+    for command, replacement in sorted(LATEX_COMMANDS.items(), key=lambda kv: -len(kv[0])):
+        text = text.replace(command, replacement)
+    text = re.sub(r"_\{([A-Za-z0-9_,]+)\}", lambda m: "_" + m.group(1).replace(",", "_"), text)
+    text = text.replace("{", "(").replace("}", ")").replace("^", "**")
+    return _implicit_products(text)
+
+
+_TOKEN = re.compile(r"\s*((?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[A-Za-z_][A-Za-z0-9_]*(?:\.T)?|\*\*|\S)")
+
+
+def _implicit_products(text: str) -> str:
+    """Juxtaposition is a product, as on paper: ``(a - b) s.T`` → ``(a - b) @ s.T``, ``2 x`` → ``2 @ x``;
+    a known function name followed by ``(`` stays a call."""
+    tokens = _TOKEN.findall(text)
+    out = []
+    for token in tokens:
+        if out:
+            previous = out[-1]
+            ends_operand = previous == ")" or previous[0].isalnum() or previous[0] == "_"
+            starts_operand = token == "(" or token[0].isalnum() or token[0] == "_"
+            is_call = token == "(" and (previous in FUNCTIONS)
+            if ends_operand and starts_operand and not is_call:
+                out.append("@")
+        out.append(token)
+    return " ".join(out)
+
+
+# --- parsing --------------------------------------------------------------------------------------
+
+ALLOWED_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    text: str          # the plain form
+    tree: ast.expr
+
+
+def parse(text: str, symbols: dict) -> Parsed:
+    """Parse an answer; every problem is a ``ParseError`` with a message for the student."""
+    if not isinstance(text, str) or not text.strip():
+        raise ParseError("the answer is empty")
+    if len(text) > MAX_CHARS:
+        raise ParseError(f"the answer is {len(text)} characters long; at most {MAX_CHARS} are read")
+    plain = to_plain(text)
+    if plain.count("(") > MAX_DEPTH * 2 or _max_nesting(plain) > MAX_DEPTH:
+        raise ParseError(f"the answer is nested more than {MAX_DEPTH} levels deep")
+    try:
+        tree = ast.parse(plain, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        detail = exc.msg if isinstance(exc, SyntaxError) else type(exc).__name__
+        raise ParseError(f"cannot read '{_short(plain)}' as math: {detail}") from None
+    nodes = list(ast.walk(tree))
+    if len(nodes) > MAX_NODES:
+        raise ParseError(f"the answer has more than {MAX_NODES} parts")
+    for node in nodes:
+        _check_node(node, symbols)
+    return Parsed(plain, tree)
+
+
+def _max_nesting(text: str) -> int:
+    depth = deepest = 0
+    for char in text:
+        depth += char == "("
+        depth -= char == ")"
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_node(node: ast.AST, symbols: dict) -> None:
+    if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop, ast.Load)):
+        if isinstance(node, ast.BinOp) and not isinstance(node.op, ALLOWED_BINOPS):
+            raise ParseError(f"the operator {type(node.op).__name__} is not part of the answer syntax")
+        if isinstance(node, ast.UnaryOp) and not isinstance(node.op, (ast.USub, ast.UAdd)):
+            raise ParseError("only + and - may stand before a term")
+        return
+    if isinstance(node, ast.Constant):
+        if not isinstance(node.value, (int, float)) or isinstance(node.value, bool) or abs(node.value) > 1e12:
+            raise ParseError(f"{node.value!r} is not a number the answer may use")
+        return
+    if isinstance(node, ast.Name):
+        if node.id not in symbols and node.id not in FUNCTIONS and node.id not in CONSTANTS:
+            known = ", ".join(sorted(symbols)) or "none"
+            raise ParseError(f"unknown symbol '{node.id}' (the symbols of this question: {known})")
+        return
+    if isinstance(node, ast.Attribute):
+        if node.attr != "T":
+            raise ParseError(f"'.{node.attr}' is not allowed; only '.T' (transpose) is")
+        return
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords or len(node.args) > 2:
+            name = node.func.id if isinstance(node.func, ast.Name) else "this"
+            raise ParseError(f"'{name}(...)' is not a known function ({', '.join(sorted(FUNCTIONS))})")
+        return
+    raise ParseError(f"'{type(node).__name__}' is not part of the answer syntax")
+
+
+# --- evaluation -----------------------------------------------------------------------------------
+
+def evaluate(parsed: Parsed, values: dict) -> np.ndarray:
+    """Interpret the tree on numpy values; shape problems raise ``ShapeError`` with a readable message."""
+    with np.errstate(all="ignore"):
+        return np.asarray(_eval(parsed.tree, values), dtype=float)
+
+
+def _eval(node: ast.AST, values: dict):
+    if isinstance(node, ast.Constant):
+        return float(node.value)
+    if isinstance(node, ast.Name):
+        if node.id in values:
+            return values[node.id]
+        return CONSTANTS[node.id]
+    if isinstance(node, ast.Attribute):
+        return np.transpose(np.asarray(_eval(node.value, values)))
+    if isinstance(node, ast.UnaryOp):
+        value = _eval(node.operand, values)
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.Call):
+        args = [_eval(arg, values) for arg in node.args]
+        try:
+            return FUNCTIONS[node.func.id](*args)
+        except (ValueError, TypeError) as exc:
+            raise ShapeError(f"{node.func.id}(...) cannot take these arguments ({exc})") from None
+    left, right = _eval(node.left, values), _eval(node.right, values)
+    a, b = np.asarray(left), np.asarray(right)
+    if isinstance(node.op, ast.MatMult):
+        if a.ndim == 0 or b.ndim == 0 or a.shape == (1, 1) or b.shape == (1, 1):
+            return a * b  # a scalar "product" written with @ or \cdot
+        if a.shape[-1] != b.shape[0]:
+            raise ShapeError(f"matrix product of shapes {a.shape} and {b.shape}: the inner sizes differ")
+        return a @ b
+    if isinstance(node.op, ast.Pow):
+        exponent = float(np.asarray(right)) if b.ndim == 0 else None
+        if exponent is None or abs(exponent) > MAX_POWER:
+            raise ShapeError("a power must have a small number as its exponent")
+        if a.ndim == 2 and a.shape[0] == a.shape[1] and a.shape[0] > 1 and exponent.is_integer():
+            return np.linalg.matrix_power(a, int(exponent))  # W_hh**k of a square matrix: the matrix power
+        return a ** exponent
+    if a.ndim and b.ndim and a.shape != b.shape and not (a.size == 1 or b.size == 1):
+        symbol = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}[type(node.op)]
+        hint = " (did you mean @ for a matrix product?)" if symbol == "*" else ""
+        raise ShapeError(f"'{symbol}' of shapes {a.shape} and {b.shape}{hint}")
+    if isinstance(node.op, ast.Add):
+        return a + b
+    if isinstance(node.op, ast.Sub):
+        return a - b
+    if isinstance(node.op, ast.Mult):
+        return a * b
+    return a / b
+
+
+def random_values(symbols: dict, rng: np.random.Generator) -> dict:
+    """One random assignment: ``symbols`` maps a name to [] (a scalar), a shape, or a fixed number."""
+    values = {}
+    for name, declared in symbols.items():
+        if isinstance(declared, (int, float)):
+            values[name] = float(declared)
+        elif declared in ([], (), None):
+            values[name] = rng.uniform(0.3, 1.7)
+        else:
+            values[name] = rng.uniform(0.3, 1.7, size=tuple(declared)) * rng.choice([-1, 1], size=tuple(declared))
+    return values
+
+
+@dataclass(frozen=True)
+class Comparison:
+    equivalent: bool
+    message: str = ""
+
+
+def compare(student: Parsed, reference: Parsed, symbols: dict, trials: int = 5, seed: int = 0,
+            rtol: float = 1e-7) -> Comparison:
+    rng = np.random.default_rng(seed)
+    for _ in range(trials):
+        values = random_values(symbols, rng)
+        expected = evaluate(reference, values)
+        try:
+            actual = evaluate(student, values)
+        except ShapeError as exc:
+            return Comparison(False, str(exc))
+        if actual.shape != expected.shape:
+            squeezed = np.squeeze(actual).shape == np.squeeze(expected).shape
+            hint = " (a transpose missing or extra?)" if actual.T.shape == expected.shape else ""
+            if not squeezed:
+                return Comparison(False, f"the result has shape {actual.shape}, expected {expected.shape}{hint}")
+            actual = actual.reshape(expected.shape)
+        if not np.allclose(actual, expected, rtol=rtol, atol=1e-12, equal_nan=False):
+            return Comparison(False, explain(student, reference, values))
+    return Comparison(True)
+
+
+# --- feedback: which factor differs -----------------------------------------------------------------
+
+def _factors(node: ast.AST) -> list[ast.AST]:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.MatMult)):
+        return _factors(node.left) + _factors(node.right)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return [ast.Constant(-1.0)] + _factors(node.operand)
+    return [node]
+
+
+def _value_key(node: ast.AST, values: dict):
+    try:
+        value = np.asarray(_eval(node, values), dtype=float)
+    except ShapeError:
+        return None
+    return value
+
+
+def _terms(node: ast.AST, sign: float = 1.0) -> list[tuple[float, ast.AST]]:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        right_sign = sign if isinstance(node.op, ast.Add) else -sign
+        return _terms(node.left, sign) + _terms(node.right, right_sign)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return _terms(node.operand, -sign)
+    return [(sign, node)]
+
+
+def _unmatched(reference_parts, student_parts, values) -> tuple[list, list]:
+    """Pair parts with equal values; return the reference parts and the student parts left over."""
+    student_values = [_value_key(part, values) for part in student_parts]
+    used, missing = set(), []
+    for part in reference_parts:
+        value = _value_key(part, values)
+        match = next((i for i, v in enumerate(student_values) if i not in used and v is not None and value is not None
+                      and v.shape == value.shape and np.allclose(v, value)), None)
+        if match is None:
+            missing.append(part)
+        else:
+            used.add(match)
+    return missing, [student_parts[i] for i in range(len(student_parts)) if i not in used]
+
+
+def _signed(term: tuple[float, ast.AST]) -> ast.AST:
+    sign, node = term
+    return node if sign > 0 else ast.UnaryOp(ast.USub(), node)
+
+
+def explain(student: Parsed, reference: Parsed, values: dict) -> str:
+    """Say how the student's value differs: a flipped sign, a constant factor, the terms of a sum or the
+    factors of a product that are missing, and what stands in their place."""
+    expected, actual = evaluate(reference, values), evaluate(student, values)
+    if expected.shape == actual.shape and np.any(expected):
+        if np.allclose(actual, -expected):
+            return "the sign is flipped"
+        ratio = np.divide(actual, expected, out=np.full(expected.shape, np.nan), where=np.abs(expected) > 1e-9)
+        finite = ratio[np.isfinite(ratio)]
+        if finite.size and np.allclose(finite, finite[0]) and not np.isclose(finite[0], 1):
+            return f"off by a constant factor of {finite[0]:.4g}"
+    ref_terms, stu_terms = _terms(reference.tree), _terms(student.tree)
+    if len(ref_terms) > 1 or len(stu_terms) > 1:
+        missing, extra = _unmatched([_signed(t) for t in ref_terms], [_signed(t) for t in stu_terms], values)
+        if len(missing) < len(ref_terms):
+            return _describe(missing, extra, "term")
+    ref_factors, stu_factors = _factors(reference.tree), _factors(student.tree)
+    if len(ref_factors) > 1:
+        missing, extra = _unmatched(ref_factors, stu_factors, values)
+        if missing:
+            return _describe(missing, extra, "factor")
+    return "the value differs from the expected expression"
+
+
+def _describe(missing: list, extra: list, part: str) -> str:
+    if not missing:
+        return f"extra {part}{'s' if len(extra) > 1 else ''}: {', '.join(_show(f) for f in extra)}"
+    text = (f"the {part}{'s' if len(missing) > 1 else ''} {', '.join(_show(f) for f in missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing or wrong")
+    if extra:
+        text += f"; you have {', '.join(_show(f) for f in extra)} instead"
+    return text
+
+
+def _show(node: ast.AST) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= 40 else text[:37] + "..."
