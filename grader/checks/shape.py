@@ -19,7 +19,7 @@ SEPARATORS = re.compile(r"\s*(?:,|×|\bx\b|\*|\\times)\s*")
 def read_shape(text: str, symbols: dict) -> tuple[int, ...]:
     inner = after_equals(text).strip().strip("()[]{} ")
     if not inner:
-        return ()
+        raise expressions.ParseError("no sizes found in the answer")
     entries = [e for e in SEPARATORS.split(inner) if e.strip()]
     values = []
     for entry in entries:

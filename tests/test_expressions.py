@@ -1,0 +1,105 @@
+"""The expression language: hostile text is a parse error, quickly; equivalent forms of real gradients
+pass; the planted mistakes fail with feedback that names the sign, factor or term."""
+import time
+
+import pytest
+
+from grader.theory.answers import after_equals
+from grader.theory.expressions import ParseError, compare, parse, to_plain
+
+LSTM = {"da": [4, 3], "dc_next": [4, 3], "c": [4, 3], "o": [4, 3], "v": [7, 3], "W_o": [4, 7]}
+BPTT = {"y_hat_1": [2, 1], "y_1": [2, 1], "y_hat_2": [2, 1], "y_2": [2, 1], "s_1": [4, 1], "s_2": [4, 1],
+        "W_yh": [2, 4], "W_hh": [4, 4], "y_hat_3": [2, 1], "y_3": [2, 1]}
+
+
+def equivalent(answer, reference, symbols):
+    return compare(parse(after_equals(answer), symbols), parse(reference, symbols), symbols)
+
+
+@pytest.mark.parametrize("hostile", [
+    "__import__('os').system('touch /tmp/owned')", "().__class__.__bases__[0].__subclasses__()",
+    "s.__class__", "open('/etc/passwd')", "lambda: 1", "[x for x in (1,)]", "x if 1 else 2", "{'a': 1}",
+    "da; import os", "exec('1')", "eval('1')", "o[0]", "f'{1}'", "1 < 2", "not o",
+    "x" * (10 * 2**20), "(" * 200_000 + "da" + ")" * 200_000, "-" * 3000 + "da", "da" + " + da" * 1000,
+])
+def test_hostile_text_is_a_parse_error_within_a_second(hostile):
+    started = time.monotonic()
+    with pytest.raises(ParseError):
+        parse(hostile, LSTM)
+    assert time.monotonic() - started < 1
+
+
+def test_huge_powers_are_refused_at_evaluation_not_computed():
+    started = time.monotonic()
+    result = equivalent("9**9**9**9 * da", "da", LSTM)
+    assert not result.equivalent and "power" in result.message and time.monotonic() - started < 1
+
+
+@pytest.mark.parametrize("answer", [
+    "(da * tanh(c) * o * (1 - o)) @ v.T",
+    "((1 - o) * o * tanh(c) * da) @ v.T",
+    "(da * tanh(c) * (o - o**2)) @ v.T",
+    r"(da \odot \tanh(c) \odot o \odot (1 - o)) v^\top",
+    "transpose(v @ (da * tanh(c) * o * (1 - o)).T)",
+    "dW_o = (da*tanh(c)*o*(1-o)) @ transpose(v)",
+    "(da ⊙ tanh(c) ⊙ σ_o_placeholder)".replace("σ_o_placeholder", "o ⊙ (1 − o)") + " @ vᵀ",
+])
+def test_equivalent_forms_of_an_lstm_weight_gradient_pass(answer):
+    assert equivalent(answer, "(da * tanh(c) * o * (1 - o)) @ v.T", LSTM).equivalent
+
+
+@pytest.mark.parametrize("answer", [
+    "dc_next + da * o * (1 - tanh(c)**2)",
+    "da * o * (1 - tanh(c)**2) + dc_next",
+    "dc_next + o * da - o * da * tanh(c) * tanh(c)",
+    r"dc_{next} + da \odot o \odot (1 - \tanh^2(c))".replace(r"\tanh^2(c)", r"\tanh(c)^2"),
+    "dc_next + da * o * (1 - tanh(c)) * (1 + tanh(c))",
+])
+def test_equivalent_forms_of_the_lstm_cell_gradient_pass(answer):
+    assert equivalent(answer, "dc_next + da * o * (1 - tanh(c)**2)", LSTM).equivalent
+
+
+@pytest.mark.parametrize("answer", [
+    "(y_hat_1 - y_1) @ s_1.T + (y_hat_2 - y_2) @ s_2.T",
+    "outer(y_hat_1 - y_1, s_1) + outer(y_hat_2 - y_2, s_2)",
+    "(y_hat_2 - y_2) @ s_2.T + (y_hat_1 - y_1) @ s_1.T",
+    "y_hat_1 @ s_1.T - y_1 @ s_1.T + y_hat_2 @ s_2.T - y_2 @ s_2.T",
+    r"(\hat{y}_1 - y_1) s_1^T + (\hat{y}_2 - y_2) s_2^{\top}",
+    "((s_1 @ (y_hat_1 - y_1).T) + (s_2 @ (y_hat_2 - y_2).T)).T",
+])
+def test_equivalent_forms_of_the_bptt_output_gradient_pass(answer):
+    assert equivalent(answer, "(y_hat_1 - y_1) @ s_1.T + (y_hat_2 - y_2) @ s_2.T", BPTT).equivalent
+
+
+@pytest.mark.parametrize("answer, reference, message", [
+    ("(da * tanh(c) * o) @ v.T", "(da * tanh(c) * o * (1 - o)) @ v.T", "the factor 1 - o is missing"),
+    ("dc_next + da * o * (1 - tanh(c))", "dc_next + da * o * (1 - tanh(c)**2)",
+     "the term da * o * (1 - tanh(c) ** 2) is missing or wrong; you have da * o * (1 - tanh(c)) instead"),
+    ("(y_hat_1 - y_1) @ s_1 + (y_hat_2 - y_2) @ s_2", "(y_hat_1 - y_1) @ s_1.T + (y_hat_2 - y_2) @ s_2.T",
+     "inner sizes differ"),
+    ("sum((y_hat_1 - y_1) @ s_1.T)", "(y_hat_1 - y_1) @ s_1.T", "shape (), expected (2, 4)"),
+    ("(y_1 - y_hat_1) @ s_1.T", "(y_hat_1 - y_1) @ s_1.T", "the sign is flipped"),
+    ("W_hh**2 @ W_yh.T @ (y_hat_3 - y_3)", "(W_hh.T)**2 @ W_yh.T @ (y_hat_3 - y_3)",
+     "the factor W_hh.T ** 2 is missing or wrong; you have W_hh ** 2 instead"),
+    ("(y_hat_1 - y_1) * s_1.T", "(y_hat_1 - y_1) @ s_1.T", "did you mean @"),
+    ("(y_hat_1 - y_1) @ s_1.T", "(y_hat_1 - y_1) @ s_1.T + (y_hat_2 - y_2) @ s_2.T",
+     "the term (y_hat_2 - y_2) @ s_2.T is missing"),
+])
+def test_planted_mistakes_fail_with_feedback_naming_the_difference(answer, reference, message):
+    symbols = {**LSTM, **BPTT}
+    result = equivalent(answer, reference, symbols)
+    assert not result.equivalent and message in result.message, result.message
+
+
+def test_unknown_symbols_and_functions_are_named():
+    with pytest.raises(ParseError, match="unknown symbol 'q'"):
+        parse("q @ v", LSTM)
+    with pytest.raises(ParseError, match="unknown symbol 'gelu'"):
+        parse("gelu(c)", LSTM)
+    with pytest.raises(ParseError, match="'.real' is not allowed"):
+        parse("c.real", LSTM)
+
+
+def test_latex_and_unicode_are_rewritten_to_the_plain_syntax():
+    assert to_plain(r"\frac{1}{2} \hat{y}^\top") == "( ( 1 ) / ( 2 ) ) @ y_hat.T"
+    assert to_plain("W_{hh} ⊙ x − 1") == "W_hh * x - 1"
