@@ -169,3 +169,65 @@ def test_hw5_template_and_selftest():
     done = run("selftest", "hw5")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "42/42 automatic points" in done.stdout
+
+
+PROOFS = '''
+[assignment]
+id = "proofs"
+[answers]
+match = ["answers*.md"]
+
+[[items]]
+id = "chain"
+kind = "derivation"
+points = 4
+symbols = { A = [3, 3], B = [3, 3], x = [3, 1] }
+start = "(A + B).T @ x"
+reference = "A.T @ x + B.T @ x"
+step_credit = 0.5
+
+[[items]]
+id = "linear"
+kind = "complexity"
+points = 2
+symbols = ["N", "d", "r"]
+assumptions = ["r << N", "d << N"]
+reference = "O(N*d*r)"
+
+[[items]]
+id = "softmax"
+kind = "complexity"
+points = 2
+symbols = ["N", "d"]
+assumptions = ["d << N"]
+reference = "O(N**2 * d)"
+'''
+
+
+@pytest.fixture
+def proofs(write_rubric):
+    return rubric_module.load(write_rubric(PROOFS, name="proofs.toml"))
+
+
+def test_derivations_point_at_the_first_step_that_does_not_follow(tmp_path, proofs):
+    good = "## chain\n(A + B).T @ x\n= (A.T + B.T) @ x\n= A.T @ x + B.T @ x\n"
+    wrong = "## chain\n(A + B).T @ x = (A.T + B.T) @ x\n(A + B) @ x\nA @ x + B @ x\n"
+    short = "## chain\n(A.T + B.T) @ x\n"
+    items, _ = grade_answers(tmp_path, proofs, good)
+    assert (items["chain"].status, items["chain"].feedback) == ("passed", "all 3 steps follow")
+    items, _ = grade_answers(tmp_path, proofs, wrong)
+    assert items["chain"].status == "failed"
+    assert items["chain"].feedback.startswith("step 3 ((A + B) @ x) does not follow from step 2")
+    assert items["chain"].details["first_wrong_step"] == 3
+    items, _ = grade_answers(tmp_path, proofs, short)
+    assert (items["chain"].status, items["chain"].score) == ("partial", 2)
+
+
+def test_complexity_answers_compare_by_order_under_the_assumptions(tmp_path, proofs):
+    right = "## linear\nO(N d r + N r + d r)\n## softmax\n$\\mathcal{O}(d N^2 + N d)$\n"
+    items, _ = grade_answers(tmp_path, proofs, right)
+    assert items["linear"].status == "passed" and items["softmax"].status == "passed"
+    wrong = "## linear\nO(N**2 * r)\n## softmax\nO(N d)\n"
+    items, _ = grade_answers(tmp_path, proofs, wrong)
+    assert items["linear"].status == "failed" and "grows faster" in items["linear"].feedback
+    assert items["softmax"].status == "failed" and "grows slower" in items["softmax"].feedback

@@ -6,6 +6,8 @@ from importlib.metadata import entry_points
 
 from .base import Check
 from .choice import ChoiceCheck
+from .complexity import ComplexityCheck
+from .derivation import DerivationCheck
 from .expression import ExpressionCheck
 from .function import FunctionCheck
 from .gradient import GradientCheck
@@ -14,7 +16,8 @@ from .numeric import NumericCheck
 from .shape import ShapeCheck
 
 BUILTIN: dict[str, type[Check]] = {cls.kind: cls for cls in (FunctionCheck, GradientCheck, NumericCheck, ShapeCheck,
-                                                             ChoiceCheck, ExpressionCheck, ManualCheck)}
+                                                             ChoiceCheck, ExpressionCheck, DerivationCheck,
+                                                             ComplexityCheck, ManualCheck)}
 
 
 def registry() -> dict[str, type[Check]]:

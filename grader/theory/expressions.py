@@ -279,12 +279,12 @@ def _value_key(node: ast.AST, values: dict):
     return value
 
 
-def _terms(node: ast.AST, sign: float = 1.0) -> list[tuple[float, ast.AST]]:
+def terms(node: ast.AST, sign: float = 1.0) -> list[tuple[float, ast.AST]]:
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
         right_sign = sign if isinstance(node.op, ast.Add) else -sign
-        return _terms(node.left, sign) + _terms(node.right, right_sign)
+        return terms(node.left, sign) + terms(node.right, right_sign)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return _terms(node.operand, -sign)
+        return terms(node.operand, -sign)
     return [(sign, node)]
 
 
@@ -319,7 +319,7 @@ def explain(student: Parsed, reference: Parsed, values: dict) -> str:
         finite = ratio[np.isfinite(ratio)]
         if finite.size and np.allclose(finite, finite[0]) and not np.isclose(finite[0], 1):
             return f"off by a constant factor of {finite[0]:.4g}"
-    ref_terms, stu_terms = _terms(reference.tree), _terms(student.tree)
+    ref_terms, stu_terms = terms(reference.tree), terms(student.tree)
     if len(ref_terms) > 1 or len(stu_terms) > 1:
         missing, extra = _unmatched([_signed(t) for t in ref_terms], [_signed(t) for t in stu_terms], values)
         if len(missing) < len(ref_terms):
