@@ -74,7 +74,9 @@ def test_equivalent_forms_of_the_bptt_output_gradient_pass(answer):
 @pytest.mark.parametrize("answer, reference, message", [
     ("(da * tanh(c) * o) @ v.T", "(da * tanh(c) * o * (1 - o)) @ v.T", "the factor 1 - o is missing"),
     ("dc_next + da * o * (1 - tanh(c))", "dc_next + da * o * (1 - tanh(c)**2)",
-     "the term da * o * (1 - tanh(c) ** 2) is missing or wrong; you have da * o * (1 - tanh(c)) instead"),
+     "the factor tanh(c) ** 2 is missing or wrong; you have tanh(c) instead"),
+    ("dc_next + da * (1 - tanh(c)**2)", "dc_next + da * o * (1 - tanh(c)**2)", "the factor o is missing"),
+    ("softmax(W_o @ v)", "softmax(W_o @ v + c)", "inside softmax(...): the term c is missing"),
     ("(y_hat_1 - y_1) @ s_1 + (y_hat_2 - y_2) @ s_2", "(y_hat_1 - y_1) @ s_1.T + (y_hat_2 - y_2) @ s_2.T",
      "inner sizes differ"),
     ("sum((y_hat_1 - y_1) @ s_1.T)", "(y_hat_1 - y_1) @ s_1.T", "shape (), expected (2, 4)"),

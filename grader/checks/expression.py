@@ -4,6 +4,8 @@ assignments of the declared symbols (scalars, or matrices of the declared shapes
 its convention and share of the points), ``trials``."""
 from __future__ import annotations
 
+import ast
+
 from ..rubric import FieldError
 from ..theory import expressions
 from ..theory.answers import after_equals
@@ -45,12 +47,19 @@ class ExpressionCheck(Check):
         except expressions.ParseError as exc:
             return Verdict(0.0, "failed", f"cannot read the answer: {exc}")
         seed = int.from_bytes(seeded_rng(context.rubric.id, context.item.id).bytes(4), "little")
-        first_problem = ""
+        problems = []
         for entry in sorted(config["accepted"], key=lambda e: -e["fraction"]):
             comparison = expressions.compare(student, entry["parsed"], config["symbols"], config["trials"], seed)
             if comparison.equivalent:
                 status = "passed" if entry["fraction"] == 1 else "partial"
                 return Verdict(entry["fraction"], status, f"correct{convention_note(entry)}", {"answer": student.text})
-            first_problem = first_problem or comparison.message
-        return Verdict(0.0, "failed", f"not equivalent to the expected expression: {first_problem}",
+            problems.append((_shared_names(student, entry["parsed"]), comparison.message))
+        # explain against the accepted form that is closest to what the student wrote
+        closest = max(problems, key=lambda pair: pair[0])[1]
+        return Verdict(0.0, "failed", f"not equivalent to the expected expression: {closest}",
                        {"answer": student.text})
+
+
+def _shared_names(a, b) -> int:
+    names = lambda parsed: {n.id for n in ast.walk(parsed.tree) if isinstance(n, ast.Name)}  # noqa: E731
+    return len(names(a) & names(b))

@@ -3,6 +3,8 @@ accepted value may name its convention and carry its own share of the points.  T
 the arithmetic (``4*768*768 + 4*768``): it is evaluated by the safe expression interpreter."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..rubric import FieldError, item_callable
@@ -13,6 +15,7 @@ from .answered import accepted_list, answer_of, convention_note, symbols_field
 from .base import Check, CheckContext, Verdict
 
 FIELDS = {"value", "accepted", "rtol", "atol", "symbols", "reference"}
+THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
 class NumericCheck(Check):
@@ -22,9 +25,13 @@ class NumericCheck(Check):
     @classmethod
     def configure(cls, table: dict, rubric) -> dict:
         calling.reject_unknown(table, FIELDS)
-        if "reference" in table:  # the value derived by reference code, not typed in
-            table = {**table, "value": item_callable(table, "reference", rubric)()}
-            table.pop("reference")
+        if "reference" in table:  # the value(s) derived by reference code, not typed in
+            derived = item_callable(table, "reference", rubric)()
+            table = {k: v for k, v in table.items() if k != "reference"}
+            if isinstance(derived, list) and derived and all(isinstance(d, dict) for d in derived):
+                table["accepted"] = derived  # several conventions, each named
+            else:
+                table["value"] = derived
         accepted = accepted_list(table, "accepted", "value", ("value",))
         for entry in accepted:
             value = np.asarray(entry["value"], dtype=float) if _numbers(entry["value"]) else None
@@ -39,8 +46,9 @@ class NumericCheck(Check):
         answer = answer_of(context)
         if isinstance(answer, Verdict):
             return answer
-        text = after_equals(answer.text).replace("٬", "").replace("_", "")
-        text = text.replace(",", "") if not text.lstrip().startswith(("[", "(")) else text
+        text = after_equals(answer.text).replace("٬", "").replace("_", "").strip()
+        if THOUSANDS.match(text):  # 7,091,712 is one number; 0, 0, 1 is three
+            text = text.replace(",", "")
         try:
             value = _read_number(text, config["symbols"])
         except (expressions.ParseError, expressions.ShapeError) as exc:
@@ -67,7 +75,7 @@ def _numbers(value) -> bool:
 
 def _read_number(text: str, symbols: dict) -> np.ndarray:
     text = text.strip()
-    if text.startswith(("[", "(")) and "," in text:  # a vector: [6, 1, 2]
+    if "," in text:  # a vector: [6, 1, 2] or 6, 1, 2
         parts = [p for p in text.strip("[]() ").split(",") if p.strip()]
         return np.array([float(expressions.evaluate(expressions.parse(p, symbols), symbols)) for p in parts])
     value = expressions.evaluate(expressions.parse(text, symbols), symbols)

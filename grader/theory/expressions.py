@@ -60,15 +60,16 @@ def to_plain(text: str) -> str:
     text = re.sub(r"\\hat\{(\w+)\}", r"\1_hat", text)
     text = re.sub(r"\\tilde\{(\w+)\}", r"\1_tilde", text)
     text = re.sub(r"\\bar\{(\w+)\}", r"\1_bar", text)
-    for _ in range(20):  # \frac{a}{b} → ((a)/(b)), innermost first
-        new = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"((\1)/(\2))", text)
+    text = re.sub(r"\^\{?\\top\}?|\^\{?T\}?(?![A-Za-z0-9_])|\^\{?\\intercal\}?", ".T", text)
+    text = re.sub(r"_\{([A-Za-z0-9_,]+)\}", lambda m: "_" + m.group(1).replace(",", "_"), text)
+    for _ in range(20):  # x^{…} → x**(…) and \frac{a}{b} → ((a)/(b)), innermost first
+        new = re.sub(r"\^\{([^{}]*)\}", r"**(\1)", text)
+        new = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"((\1)/(\2))", new)
         if new == text:
             break
         text = new
-    text = re.sub(r"\^\{?\\top\}?|\^\{?T\}?(?![A-Za-z0-9_])|\^\{?\\intercal\}?", ".T", text)
     for command, replacement in sorted(LATEX_COMMANDS.items(), key=lambda kv: -len(kv[0])):
         text = text.replace(command, replacement)
-    text = re.sub(r"_\{([A-Za-z0-9_,]+)\}", lambda m: "_" + m.group(1).replace(",", "_"), text)
     text = text.replace("{", "(").replace("}", ")").replace("^", "**")
     return _implicit_products(text)
 
@@ -257,7 +258,7 @@ def compare(student: Parsed, reference: Parsed, symbols: dict, trials: int = 5, 
                 return Comparison(False, f"the result has shape {actual.shape}, expected {expected.shape}{hint}")
             actual = actual.reshape(expected.shape)
         if not np.allclose(actual, expected, rtol=rtol, atol=1e-12, equal_nan=False):
-            return Comparison(False, explain(student, reference, values))
+            return Comparison(False, explain(student, reference, values, random_values(symbols, rng)))
     return Comparison(True)
 
 
@@ -308,28 +309,58 @@ def _signed(term: tuple[float, ast.AST]) -> ast.AST:
     return node if sign > 0 else ast.UnaryOp(ast.USub(), node)
 
 
-def explain(student: Parsed, reference: Parsed, values: dict) -> str:
-    """Say how the student's value differs: a flipped sign, a constant factor, the terms of a sum or the
-    factors of a product that are missing, and what stands in their place."""
+def explain(student: Parsed, reference: Parsed, values: dict, other_values: dict | None = None) -> str:
+    """Say how the student's value differs: a flipped sign, a constant factor (the same on two random
+    draws), or — descending into the one part that differs — the term or factor that is wrong."""
     expected, actual = evaluate(reference, values), evaluate(student, values)
     if expected.shape == actual.shape and np.any(expected):
         if np.allclose(actual, -expected):
             return "the sign is flipped"
-        ratio = np.divide(actual, expected, out=np.full(expected.shape, np.nan), where=np.abs(expected) > 1e-9)
-        finite = ratio[np.isfinite(ratio)]
-        if finite.size and np.allclose(finite, finite[0]) and not np.isclose(finite[0], 1):
-            return f"off by a constant factor of {finite[0]:.4g}"
-    ref_terms, stu_terms = terms(reference.tree), terms(student.tree)
-    if len(ref_terms) > 1 or len(stu_terms) > 1:
-        missing, extra = _unmatched([_signed(t) for t in ref_terms], [_signed(t) for t in stu_terms], values)
-        if len(missing) < len(ref_terms):
-            return _describe(missing, extra, "term")
-    ref_factors, stu_factors = _factors(reference.tree), _factors(student.tree)
-    if len(ref_factors) > 1:
-        missing, extra = _unmatched(ref_factors, stu_factors, values)
-        if missing:
-            return _describe(missing, extra, "factor")
-    return "the value differs from the expected expression"
+        factor = _constant_ratio(actual, expected)
+        if factor is not None and other_values is not None:
+            again = _constant_ratio(evaluate(student, other_values), evaluate(reference, other_values))
+            if again is not None and np.isclose(again, factor):
+                return f"off by a constant factor of {factor:.4g}"
+    return _explain_nodes(student.tree, reference.tree, values, depth=0)
+
+
+def _constant_ratio(actual: np.ndarray, expected: np.ndarray) -> float | None:
+    if actual.shape != expected.shape:
+        return None
+    ratio = np.divide(actual, expected, out=np.full(expected.shape, np.nan), where=np.abs(expected) > 1e-9)
+    finite = ratio[np.isfinite(ratio)]
+    if finite.size and np.allclose(finite, finite[0]) and not np.isclose(finite[0], 1):
+        return float(finite[0])
+    return None
+
+
+def _explain_nodes(student: ast.AST, reference: ast.AST, values: dict, depth: int) -> str:
+    """Sums first, then products: when exactly one part is wrong, explain that part instead; inside
+    the same function, explain its argument."""
+    if (isinstance(student, ast.Call) and isinstance(reference, ast.Call) and student.func.id == reference.func.id
+            and len(student.args) == len(reference.args) == 1 and depth < 6):
+        inner = _explain_nodes(student.args[0], reference.args[0], values, depth + 1)
+        if inner != UNEXPLAINED:
+            return f"inside {reference.func.id}(...): {inner}"
+    for split, name in ((lambda n: [_signed(t) for t in terms(n)], "term"), (_factors, "factor")):
+        ref_parts, stu_parts = split(reference), split(student)
+        if len(ref_parts) == 1 and len(stu_parts) == 1:
+            continue
+        missing, extra = _unmatched(ref_parts, stu_parts, values)
+        if len(missing) == len(ref_parts) and len(ref_parts) > 1 and name == "term":
+            continue  # nothing in common as a sum: try it as a product
+        if not missing and not extra:
+            continue
+        if len(missing) == 1 and len(extra) == 1 and depth < 6:
+            inner = _explain_nodes(extra[0], missing[0], values, depth + 1)
+            if inner != UNEXPLAINED:
+                return inner
+        if missing or extra:
+            return _describe(missing, extra, name)
+    return UNEXPLAINED
+
+
+UNEXPLAINED = "the value differs from the expected expression"
 
 
 def _describe(missing: list, extra: list, part: str) -> str:
