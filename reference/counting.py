@@ -309,3 +309,10 @@ def hw3_q2_answers() -> dict[str, dict]:
 
 def conventions_dict(c: Conventions) -> dict:
     return asdict(c)
+
+
+def hw4_additive_accepted() -> list[dict]:
+    """hw4 Q3(c): every convention's count for the seed's additive multi-head attention."""
+    spec = AdditiveSpec()
+    return [{"value": additive_formula(spec, bias), "convention": "with biases" if bias else "without biases"}
+            for bias in (True, False)]

@@ -102,3 +102,25 @@ def test_theory_selftests_pass():
     for rubric_id in ("hw3-theory", "hw5"):
         done = subprocess.run([*GRADE, "selftest", rubric_id], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout
+
+
+def answers_zip_grade(tmp_path, name, text, rubric_id):
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("answers.md", text)
+    done = subprocess.run([*GRADE, str(path), "--rubric", rubric_id, "--format", "json"], capture_output=True,
+                          text=True, timeout=300)
+    return {i["id"]: i for i in json.loads(done.stdout)["items"]}
+
+
+def test_hw7_the_seeds_quadratic_order_does_not_pass(tmp_path):
+    items = answers_zip_grade(tmp_path, "HW7_A_B_1.zip", "## q4.time\nO(N d r + N^2 r + N r d)\n"
+                              "## q4.memory\nO(N^2)\n", "hw7")
+    assert items["q4.time"]["score"] == 0 and "grows faster" in items["q4.time"]["feedback"]
+    assert items["q4.memory"]["score"] == 0
+
+
+@pytest.mark.parametrize("answer, score", [("34250", 4), ("33300", 4), ("34,250", 4), ("33350", 0)])
+def test_hw4_additive_count_under_both_bias_conventions(tmp_path, answer, score):
+    items = answers_zip_grade(tmp_path, "HW4_A_B_1.zip", f"## q3.c\n{answer}\n", "hw4")
+    assert items["q3.c"]["score"] == score, items["q3.c"]
