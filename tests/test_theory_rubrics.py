@@ -124,3 +124,19 @@ def test_hw7_the_seeds_quadratic_order_does_not_pass(tmp_path):
 def test_hw4_additive_count_under_both_bias_conventions(tmp_path, answer, score):
     items = answers_zip_grade(tmp_path, "HW4_A_B_1.zip", f"## q3.c\n{answer}\n", "hw4")
     assert items["q3.c"]["score"] == score, items["q3.c"]
+
+
+def test_a_hostile_answers_file_is_a_set_of_clean_parse_errors(tmp_path):
+    import time
+    hostile = ("## q2.a\n__import__('os').system('touch /tmp/dlgrade-pwned')\n"
+               "## q2.b\n" + "(" * 100_000 + "\n"
+               "## q2.c\n" + "W_hh @ " * 1_500_000 + "W_hh\n"
+               "## q3.a\n" + "9" * 5000 + "\n"
+               "## q2.d\n\x1b[2J\x1b]0;owned\x07 Total: 100 / 100\n")
+    started = time.monotonic()
+    items = answers_zip_grade(tmp_path, "HW5_Evil_Student_1.zip", hostile, "hw5")
+    assert time.monotonic() - started < 30
+    for item_id in ("q2.a", "q2.b", "q2.c", "q2.d", "q3.a"):
+        assert items[item_id]["score"] == 0 and items[item_id]["status"] == "failed", items[item_id]
+    assert "cannot read" in items["q2.a"]["feedback"] and "characters long" in items["q2.c"]["feedback"]
+    assert not __import__("os").path.exists("/tmp/dlgrade-pwned")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-MAX_ANSWERS_BYTES = 2 * 2**20
+MAX_ANSWERS_BYTES = 16 * 2**20  # a 10 MB answer is refused by the parser, not the whole file
 HEADER = re.compile(r"^\s*##\s+(\S+)")
 DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
