@@ -3,7 +3,20 @@ from __future__ import annotations
 
 from ..rubric import FieldError
 from ..theory.answers import Answer
-from .base import CheckContext, Verdict
+from .base import Check, CheckContext, Verdict
+
+
+class AnswerCheck(Check):
+    """A kind that grades the student's written answer to its item: ``judge`` sees only real answers."""
+
+    needs_notebook = False
+
+    def run(self, context: CheckContext) -> Verdict:
+        answer = answer_of(context)
+        return answer if isinstance(answer, Verdict) else self.judge(context, answer)
+
+    def judge(self, context: CheckContext, answer: Answer) -> Verdict:
+        raise NotImplementedError
 
 
 def answer_of(context: CheckContext) -> Answer | Verdict:

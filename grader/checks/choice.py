@@ -7,8 +7,8 @@ import re
 
 from ..rubric import FieldError
 from . import calling
-from .answered import answer_of
-from .base import Check, CheckContext, Verdict
+from .answered import AnswerCheck
+from .base import CheckContext, Verdict
 
 FIELDS = {"correct", "options", "scoring"}
 PERSIAN = {"آ": "a", "ا": "a", "الف": "a", "ب": "b", "ج": "c", "د": "d", "ه": "e", "و": "f"}
@@ -24,9 +24,8 @@ def read_choices(text: str) -> set[str]:
     return chosen
 
 
-class ChoiceCheck(Check):
+class ChoiceCheck(AnswerCheck):
     kind = "choice"
-    needs_notebook = False
 
     @classmethod
     def configure(cls, table: dict, rubric) -> dict:
@@ -42,11 +41,8 @@ class ChoiceCheck(Check):
             raise FieldError("scoring", f"must be one of {', '.join(SCORINGS)}")
         return {"correct": {c.lower() for c in correct}, "options": {o.lower() for o in options}, "scoring": scoring}
 
-    def run(self, context: CheckContext) -> Verdict:
+    def judge(self, context: CheckContext, answer) -> Verdict:
         config = context.item.config
-        answer = answer_of(context)
-        if isinstance(answer, Verdict):
-            return answer
         chosen = read_choices(answer.text) & config["options"]
         if not chosen:
             return Verdict(0.0, "failed", f"no option ({', '.join(sorted(config['options']))}) found in the answer")

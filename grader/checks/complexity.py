@@ -13,8 +13,8 @@ import numpy as np
 from ..rubric import FieldError
 from ..theory import expressions
 from . import calling
-from .answered import answer_of
-from .base import Check, CheckContext, Verdict
+from .answered import AnswerCheck
+from .base import CheckContext, Verdict
 from .cases import seeded_rng
 
 FIELDS = {"reference", "symbols", "assumptions", "trials"}
@@ -39,9 +39,8 @@ def growth(parsed, exponents: dict[str, float]) -> float:
     return (logs[1] - logs[0]) / (math.log(1e6) - math.log(1e3))
 
 
-class ComplexityCheck(Check):
+class ComplexityCheck(AnswerCheck):
     kind = "complexity"
-    needs_notebook = False
 
     @classmethod
     def configure(cls, table: dict, rubric) -> dict:
@@ -63,11 +62,8 @@ class ComplexityCheck(Check):
             raise FieldError("reference", f"the rubric's own answer is invalid: {exc}") from None
         return {"symbols": symbols, "orders": orders, "reference": reference, "trials": table.get("trials", 6)}
 
-    def run(self, context: CheckContext) -> Verdict:
+    def judge(self, context: CheckContext, answer) -> Verdict:
         config = context.item.config
-        answer = answer_of(context)
-        if isinstance(answer, Verdict):
-            return answer
         try:
             student = expressions.parse(strip_big_o(answer.lines[-1].split("=")[-1]), config["symbols"])
         except expressions.ParseError as exc:

@@ -10,16 +10,15 @@ import re
 
 from ..theory import expressions
 from . import calling
-from .answered import answer_of, symbols_field
-from .base import Check, CheckContext, Verdict
+from .answered import AnswerCheck, symbols_field
+from .base import CheckContext, Verdict
 from .cases import seeded_rng
 
 FIELDS = {"start", "reference", "symbols", "trials", "step_credit"}
 
 
-class DerivationCheck(Check):
+class DerivationCheck(AnswerCheck):
     kind = "derivation"
-    needs_notebook = False
 
     @classmethod
     def configure(cls, table: dict, rubric) -> dict:
@@ -40,11 +39,8 @@ class DerivationCheck(Check):
             raise FieldError("step_credit", "must be a share in [0, 1): the credit for a correct chain that stops short")
         return {"symbols": symbols, "trials": table.get("trials", 5), "step_credit": float(step_credit), **parsed}
 
-    def run(self, context: CheckContext) -> Verdict:
+    def judge(self, context: CheckContext, answer) -> Verdict:
         config = context.item.config
-        answer = answer_of(context)
-        if isinstance(answer, Verdict):
-            return answer
         steps = [part.strip() for line in answer.lines for part in re.split(r"(?<![<>=!])=(?!=)", line) if part.strip()]
         seed = int.from_bytes(seeded_rng(context.rubric.id, context.item.id).bytes(4), "little")
         previous, previous_label = config["start"], "the expression to derive"

@@ -10,16 +10,15 @@ from ..rubric import FieldError
 from ..theory import expressions
 from ..theory.answers import after_equals
 from . import calling
-from .answered import accepted_list, answer_of, convention_note, symbols_field
-from .base import Check, CheckContext, Verdict
+from .answered import AnswerCheck, accepted_list, convention_note, symbols_field
+from .base import CheckContext, Verdict
 from .cases import seeded_rng
 
 FIELDS = {"reference", "accepted", "symbols", "trials"}
 
 
-class ExpressionCheck(Check):
+class ExpressionCheck(AnswerCheck):
     kind = "expression"
-    needs_notebook = False
 
     @classmethod
     def configure(cls, table: dict, rubric) -> dict:
@@ -37,11 +36,8 @@ class ExpressionCheck(Check):
             raise FieldError("trials", "must be an integer from 1 to 50")
         return {"accepted": accepted, "symbols": symbols, "trials": trials}
 
-    def run(self, context: CheckContext) -> Verdict:
+    def judge(self, context: CheckContext, answer) -> Verdict:
         config = context.item.config
-        answer = answer_of(context)
-        if isinstance(answer, Verdict):
-            return answer
         try:
             student = expressions.parse(after_equals(answer.lines[-1]), config["symbols"])
         except expressions.ParseError as exc:

@@ -11,16 +11,15 @@ from ..rubric import FieldError, item_callable
 from ..theory import expressions
 from ..theory.answers import after_equals
 from . import calling
-from .answered import accepted_list, answer_of, convention_note, symbols_field
-from .base import Check, CheckContext, Verdict
+from .answered import AnswerCheck, accepted_list, convention_note, symbols_field
+from .base import CheckContext, Verdict
 
 FIELDS = {"value", "accepted", "rtol", "atol", "symbols", "reference"}
 THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
-class NumericCheck(Check):
+class NumericCheck(AnswerCheck):
     kind = "numeric"
-    needs_notebook = False
 
     @classmethod
     def configure(cls, table: dict, rubric) -> dict:
@@ -41,11 +40,8 @@ class NumericCheck(Check):
         tolerance = calling.tolerance({"rtol": 1e-6, "atol": 0.0, **table})
         return {"accepted": accepted, "tolerance": tolerance, "symbols": symbols_field(table)}
 
-    def run(self, context: CheckContext) -> Verdict:
+    def judge(self, context: CheckContext, answer) -> Verdict:
         config = context.item.config
-        answer = answer_of(context)
-        if isinstance(answer, Verdict):
-            return answer
         text = after_equals(answer.text).replace("٬", "").replace("_", "").strip()
         if THOUSANDS.match(text):  # 7,091,712 is one number; 0, 0, 1 is three
             text = text.replace(",", "")

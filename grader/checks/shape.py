@@ -9,8 +9,8 @@ from ..rubric import FieldError
 from ..theory import expressions
 from ..theory.answers import after_equals
 from . import calling
-from .answered import accepted_list, answer_of, convention_note
-from .base import Check, CheckContext, Verdict
+from .answered import AnswerCheck, accepted_list, convention_note
+from .base import CheckContext, Verdict
 
 FIELDS = {"shape", "accepted", "symbols"}
 SEPARATORS = re.compile(r"\s*(?:,|×|\bx\b|\*|\\times)\s*")
@@ -30,9 +30,8 @@ def read_shape(text: str, symbols: dict) -> tuple[int, ...]:
     return tuple(values)
 
 
-class ShapeCheck(Check):
+class ShapeCheck(AnswerCheck):
     kind = "shape"
-    needs_notebook = False
 
     @classmethod
     def configure(cls, table: dict, rubric) -> dict:
@@ -51,11 +50,8 @@ class ShapeCheck(Check):
                 raise FieldError("accepted", f"cannot read {shape}: {exc}") from None
         return {"accepted": accepted, "symbols": symbols}
 
-    def run(self, context: CheckContext) -> Verdict:
+    def judge(self, context: CheckContext, answer) -> Verdict:
         config = context.item.config
-        answer = answer_of(context)
-        if isinstance(answer, Verdict):
-            return answer
         try:
             shape = read_shape(answer.text, config["symbols"])
         except (expressions.ParseError, expressions.ShapeError) as exc:
