@@ -97,7 +97,8 @@ def _grade_items(submission: Submission, rubric: Rubric, limits: Limits, options
     for notebook in rubric.notebooks.values():
         items = [item for item in rubric.items if item.notebook == notebook.name]
         if items:
-            for result in _grade_notebook(submission, rubric, notebook, items, limits, options, report, protections):
+            for result in _grade_notebook(submission, rubric, notebook, items, limits, options, report, protections,
+                                          answers, answers_problem):
                 results[result.id] = result
     for item in rubric.items:
         if item.id not in results:  # kinds that need no notebook
@@ -106,7 +107,8 @@ def _grade_items(submission: Submission, rubric: Rubric, limits: Limits, options
 
 
 def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, items: list[Item], limits: Limits,
-                    options: GradingOptions, report: Report, protections: sandbox.Protections) -> list[ItemResult]:
+                    options: GradingOptions, report: Report, protections: sandbox.Protections,
+                    answers: AnswersFile | None, answers_problem: str) -> list[ItemResult]:
     chosen, others = find_notebook(submission.files, notebook.match)
     record = NotebookResult(notebook.name, chosen, notebook.mode)
     report.notebooks.append(record)
@@ -128,7 +130,7 @@ def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, 
             if runner.declared_kernel and not runner.declared_kernel.lower().startswith(("python", "ipython")):
                 report.warnings.append(f"{chosen} declares the kernel '{runner.declared_kernel[:40]}'; it was run "
                                        "with Python, the only kernel the grader uses")
-            return [_run_check(item, rubric, runner, options) for item in items]
+            return [_run_check(item, rubric, runner, options, answers, answers_problem) for item in items]
     except NotebookUnreadable as exc:
         record.problem = str(exc)
         return _failed_items(items, record.problem)
