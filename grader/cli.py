@@ -91,13 +91,17 @@ def main() -> None:
 @click.option("--keep-workspace", is_flag=True, help="Keep the unpacked submission for inspection.")
 @click.option("--sandbox", "sandbox_mode", type=click.Choice(["auto", "off", "require"]), default="auto",
               help="auto: bubblewrap when it works; require: refuse to run without it; off: limits only.")
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The TA's data folder (held-out labels for metric items).")
 def submission_command(submission: Path, rubric_spec: str | None, output_format: str, out_dir: Path | None,
                        fail_under: float | None, call_timeout: float | None, cell_timeout: float | None,
-                       notebook_timeout: float | None, keep_workspace: bool, sandbox_mode: str) -> None:
+                       notebook_timeout: float | None, keep_workspace: bool, sandbox_mode: str,
+                       data_dir: Path | None) -> None:
     """Grade one SUBMISSION zip."""
     rubric = _load_rubric(rubric_spec or _detect_rubric(submission))
     overrides = {"call_timeout_s": call_timeout, "cell_timeout_s": cell_timeout, "notebook_timeout_s": notebook_timeout}
-    options = GradingOptions(limit_overrides=overrides, keep_workspace=keep_workspace, sandbox=sandbox_mode)
+    options = GradingOptions(limit_overrides=overrides, keep_workspace=keep_workspace, sandbox=sandbox_mode,
+                             data_dir=data_dir)
     try:
         report = grade(submission, rubric, options)
     except RuntimeError as exc:  # --sandbox require on a machine without it

@@ -25,6 +25,7 @@ class GradingOptions:
     limit_overrides: dict = field(default_factory=dict)  # from the command line; beat the rubric's
     keep_workspace: bool = False
     sandbox: str = "auto"  # auto | off | require
+    data_dir: Path | None = None  # the TA's held-out data (--data)
     expected_cache: dict = field(default_factory=dict)  # shared by every submission of one session
 
 
@@ -102,7 +103,7 @@ def _grade_items(submission: Submission, rubric: Rubric, limits: Limits, options
                 results[result.id] = result
     for item in rubric.items:
         if item.id not in results:  # kinds that need no notebook
-            results[item.id] = _run_check(item, rubric, None, options, answers, answers_problem)
+            results[item.id] = _run_check(item, rubric, None, options, answers, answers_problem, submission)
     return [results[item.id] for item in rubric.items]
 
 
@@ -130,7 +131,7 @@ def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, 
             if runner.declared_kernel and not runner.declared_kernel.lower().startswith(("python", "ipython")):
                 report.warnings.append(f"{chosen} declares the kernel '{runner.declared_kernel[:40]}'; it was run "
                                        "with Python, the only kernel the grader uses")
-            return [_run_check(item, rubric, runner, options, answers, answers_problem) for item in items]
+            return [_run_check(item, rubric, runner, options, answers, answers_problem, submission) for item in items]
     except NotebookUnreadable as exc:
         record.problem = str(exc)
         return _failed_items(items, record.problem)
@@ -163,9 +164,12 @@ def _copy_starter_files(notebook: Notebook, folder: Path) -> list[str]:
 
 
 def _run_check(item: Item, rubric: Rubric, runner: NotebookRunner | None, options: GradingOptions,
-               answers: AnswersFile | None = None, answers_problem: str = "") -> ItemResult:
+               answers: AnswersFile | None = None, answers_problem: str = "",
+               submission: Submission | None = None) -> ItemResult:
     started = time.monotonic()
-    context = CheckContext(rubric, item, runner, options.expected_cache, answers, answers_problem)
+    context = CheckContext(rubric, item, runner, options.expected_cache, answers, answers_problem,
+                           submission.workspace if submission else None, submission.files if submission else [],
+                           options.data_dir)
     try:
         verdict = kind_class(item.kind)().run(context)
     except Exception as exc:  # a grader bug must cost one item, not the class's grading

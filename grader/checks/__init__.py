@@ -12,12 +12,13 @@ from .expression import ExpressionCheck
 from .function import FunctionCheck
 from .gradient import GradientCheck
 from .manual import ManualCheck
+from .metric import MetricCheck
 from .numeric import NumericCheck
 from .shape import ShapeCheck
 
 BUILTIN: dict[str, type[Check]] = {cls.kind: cls for cls in (FunctionCheck, GradientCheck, NumericCheck, ShapeCheck,
                                                              ChoiceCheck, ExpressionCheck, DerivationCheck,
-                                                             ComplexityCheck, ManualCheck)}
+                                                             ComplexityCheck, MetricCheck, ManualCheck)}
 
 
 def registry() -> dict[str, type[Check]]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -30,6 +31,9 @@ class CheckContext:
     expected_cache: dict = field(default_factory=dict)
     answers: "AnswersFile | None" = None  # the theory answers, when the submission has them
     answers_problem: str = ""            # why there are none
+    workspace: Path | None = None        # the unpacked submission (read-only for checks)
+    files: list[str] = field(default_factory=list)  # its files, relative POSIX paths
+    data_dir: Path | None = None         # the TA's data (--data), e.g. held-out labels
 
 
 class Check:
