@@ -9,6 +9,7 @@ from .choice import ChoiceCheck
 from .complexity import ComplexityCheck
 from .derivation import DerivationCheck
 from .expression import ExpressionCheck
+from .forbidden import ForbiddenCheck
 from .function import FunctionCheck
 from .gradient import GradientCheck
 from .manual import ManualCheck
@@ -18,7 +19,7 @@ from .shape import ShapeCheck
 
 BUILTIN: dict[str, type[Check]] = {cls.kind: cls for cls in (FunctionCheck, GradientCheck, NumericCheck, ShapeCheck,
                                                              ChoiceCheck, ExpressionCheck, DerivationCheck,
-                                                             ComplexityCheck, MetricCheck, ManualCheck)}
+                                                             ComplexityCheck, MetricCheck, ForbiddenCheck, ManualCheck)}
 
 
 def registry() -> dict[str, type[Check]]:

@@ -114,13 +114,19 @@ def __dlgrade_make_agent(user_ns):
             names = [key for key, value in user_ns.items() if callable(value) and not key.startswith("_")]
             send(nonce, {"status": "missing", "candidates": difflib.get_close_matches(name, names, n=3)}, {})
             return
+        traced = set()
         try:
             arrays_in = unpack(request["arrays"])
             args = [decode(node, arrays_in, request.get("tensors", False)) for node in request["args"]]
-            result = function(*args)
+            if request.get("trace"):
+                sys.setprofile(make_tracer(traced))
+            try:
+                result = function(*args)
+            finally:
+                sys.setprofile(None)
         except BaseException as exc:  # the student's code may raise anything, SystemExit included
             send(nonce, {"status": "error", "type": type(exc).__name__, "message": str(exc)[:2000],
-                         "traceback": short_traceback(exc)}, {})
+                         "traceback": short_traceback(exc), "traced": sorted(traced)[:200]}, {})
             return
         if request.get("keep"):
             handles[request["keep"]] = result
@@ -129,7 +135,21 @@ def __dlgrade_make_agent(user_ns):
             payload = {"status": "ok", "result": encode(result, arrays_out, [0])}
         except Unencodable as exc:
             payload, arrays_out = {"status": "unencodable", "message": str(exc)}, {}
+        payload["traced"] = sorted(traced)[:200]
         send(nonce, payload, arrays_out)
+
+    def make_tracer(seen):
+        """Record the qualified name of every function called (Python and C) while the student's code
+        runs: the grader looks for forbidden ready-made APIs among them."""
+        def tracer(frame, event, arg):
+            if len(seen) > 5000:
+                return
+            if event == "c_call":
+                module = getattr(arg, "__module__", None) or ""
+                seen.add(module + "." + (getattr(arg, "__qualname__", None) or getattr(arg, "__name__", "?")))
+            elif event == "call":
+                seen.add(str(frame.f_globals.get("__name__", "")) + "." + frame.f_code.co_qualname)
+        return tracer
 
     class Agent:
         pass

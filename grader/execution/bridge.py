@@ -49,16 +49,17 @@ class Response:
     message: str = ""
     traceback: str = ""
     candidates: list[str] = field(default_factory=list)
+    traced: list[str] = field(default_factory=list)  # functions called, when the call was traced
 
 
-def request_code(function: str, args: list, *, keep: str | None, tensors: bool) -> tuple[str, str]:
+def request_code(function: str, args: list, *, keep: str | None, tensors: bool, trace: bool = False) -> tuple[str, str]:
     """The code that makes the kernel's agent run one call, and the nonce its response will carry."""
     arrays: dict[str, np.ndarray] = {}
     nodes = [_encode(arg, arrays) for arg in args]
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     nonce = secrets.token_hex(8)
-    request = {"function": function, "args": nodes, "keep": keep, "tensors": tensors, "nonce": nonce,
+    request = {"function": function, "args": nodes, "keep": keep, "tensors": tensors, "nonce": nonce, "trace": trace,
                "arrays": base64.b64encode(buffer.getvalue()).decode("ascii")}
     return f"__dlgrade_agent__.call({json.dumps(request)!r})", nonce
 
@@ -91,9 +92,11 @@ def read_response(outputs: list[dict], nonce: str) -> Response:
         raise BridgeError("no response from the kernel (did the function replace the grader's helper or "
                           "produce too much output?)")
     status = payload.get("status")
+    traced = payload.get("traced")
+    traced = [_text(t, 300) for t in traced[:200] if isinstance(t, str)] if isinstance(traced, list) else []
     if status == "error":
         return Response(status, error_type=_text(payload.get("type")), message=_text(payload.get("message")),
-                        traceback=_text(payload.get("traceback")))
+                        traceback=_text(payload.get("traceback")), traced=traced)
     if status == "missing":
         candidates = payload.get("candidates")
         names = [c for c in candidates if isinstance(c, str)][:3] if isinstance(candidates, list) else []
@@ -110,7 +113,7 @@ def read_response(outputs: list[dict], nonce: str) -> Response:
     except (binascii.Error, ValueError):
         raise BridgeError("the result's arrays are not valid base64") from None
     arrays = _load_arrays(raw)
-    return Response(status, value=_decode(payload.get("result"), arrays, [0], 0))
+    return Response(status, value=_decode(payload.get("result"), arrays, [0], 0), traced=traced)
 
 
 def _text(value: Any, limit: int = 4000) -> str:

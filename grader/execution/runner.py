@@ -42,6 +42,7 @@ class CallResult:
     message: str = ""
     traceback: str = ""
     duration_s: float = 0.0
+    traced: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -165,10 +166,10 @@ class NotebookRunner:
         return None
 
     def call(self, function: str, args: list, *, keep: str | None = None, tensors: bool = False,
-             timeout_s: float | None = None) -> CallResult:
+             timeout_s: float | None = None, trace: bool = False) -> CallResult:
         """Call ``function`` from the notebook's namespace with ``args`` (arrays, structures, handles)."""
         self._ensure_kernel()
-        code, nonce = bridge.request_code(function, args, keep=keep, tensors=tensors)
+        code, nonce = bridge.request_code(function, args, keep=keep, tensors=tensors, trace=trace)
         outcome = self._session.execute(code, timeout_s or self.limits.call_timeout_s)
         if outcome.status in ("timeout", "dead"):
             return CallResult(outcome.status, message=_call_message(outcome, function), duration_s=outcome.duration_s)
@@ -196,7 +197,7 @@ def _call_message(outcome: Outcome, function: str) -> str:
 
 def _call_result(response: bridge.Response, function: str, duration: float) -> CallResult:
     if response.status == "ok":
-        return CallResult("ok", value=response.value, duration_s=duration)
+        return CallResult("ok", value=response.value, duration_s=duration, traced=response.traced)
     if response.status == "missing":
         hint = f"; did you mean {', '.join(response.candidates)}?" if response.candidates else ""
         return CallResult("missing", message=f"{function} is not defined in the notebook{hint}", duration_s=duration)
@@ -204,4 +205,4 @@ def _call_result(response: bridge.Response, function: str, duration: float) -> C
         return CallResult("invalid", message=f"{function}() returned {response.message}, which cannot be graded",
                           duration_s=duration)
     return CallResult("error", message=f"{function}() raised {response.error_type}: {response.message}",
-                      traceback=response.traceback, duration_s=duration)
+                      traceback=response.traceback, duration_s=duration, traced=response.traced)
