@@ -14,12 +14,14 @@ from .function import FunctionCheck
 from .gradient import GradientCheck
 from .manual import ManualCheck
 from .metric import MetricCheck
+from .module import ModuleCheck
 from .numeric import NumericCheck
 from .shape import ShapeCheck
 
 BUILTIN: dict[str, type[Check]] = {cls.kind: cls for cls in (FunctionCheck, GradientCheck, NumericCheck, ShapeCheck,
                                                              ChoiceCheck, ExpressionCheck, DerivationCheck,
-                                                             ComplexityCheck, MetricCheck, ForbiddenCheck, ManualCheck)}
+                                                             ComplexityCheck, MetricCheck, ForbiddenCheck, ModuleCheck,
+                                                             ManualCheck)}
 
 
 def registry() -> dict[str, type[Check]]:

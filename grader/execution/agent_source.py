@@ -109,8 +109,11 @@ def __dlgrade_make_agent(user_ns):
         request = json.loads(request_text)
         nonce = request["nonce"]
         name = request["function"]
-        function = user_ns.get(name)
-        if not callable(function):
+        if isinstance(name, dict):  # an object kept earlier, e.g. the student's nn.Module
+            function = decode({"t": "handle", **name}, {}, False)
+        else:
+            function = user_ns.get(name)
+        if not callable(function) and not (isinstance(name, dict) and request.get("op", "call") != "call"):
             names = [key for key, value in user_ns.items() if callable(value) and not key.startswith("_")]
             send(nonce, {"status": "missing", "candidates": difflib.get_close_matches(name, names, n=3)}, {})
             return
@@ -118,10 +121,12 @@ def __dlgrade_make_agent(user_ns):
         try:
             arrays_in = unpack(request["arrays"])
             args = [decode(node, arrays_in, request.get("tensors", False)) for node in request["args"]]
+            kwargs = {key: decode(node, arrays_in, request.get("tensors", False))
+                      for key, node in request.get("kwargs", {}).items()}
             if request.get("trace"):
                 sys.setprofile(make_tracer(traced))
             try:
-                result = function(*args)
+                result = OPERATIONS[request.get("op", "call")](function, args, kwargs)
             finally:
                 sys.setprofile(None)
         except BaseException as exc:  # the student's code may raise anything, SystemExit included
@@ -137,6 +142,30 @@ def __dlgrade_make_agent(user_ns):
             payload, arrays_out = {"status": "unencodable", "message": str(exc)}, {}
         payload["traced"] = sorted(traced)[:200]
         send(nonce, payload, arrays_out)
+
+    def op_call(function, args, kwargs):
+        return function(*args, **kwargs)
+
+    def op_eval(module, args, kwargs):
+        """Evaluation mode and a fixed seed, so dropout and sampling cannot change the comparison."""
+        import torch
+        torch.manual_seed(0)
+        module.eval()
+        return None
+
+    def op_parameters(module, args, kwargs):
+        return {name: value.detach() for name, value in module.named_parameters()}
+
+    def op_gradient_flow(module, args, kwargs):
+        """The parameters that get no gradient from the sum of the module's output."""
+        module.zero_grad(set_to_none=True)
+        out = module(*args, **kwargs)
+        out = out[0] if isinstance(out, (tuple, list)) else out
+        out.float().sum().backward()
+        return [name for name, value in module.named_parameters()
+                if value.requires_grad and (value.grad is None or not bool(value.grad.abs().sum() > 0))]
+
+    OPERATIONS = {"call": op_call, "eval": op_eval, "parameters": op_parameters, "gradient_flow": op_gradient_flow}
 
     def make_tracer(seen):
         """Record the qualified name of every function called (Python and C) while the student's code

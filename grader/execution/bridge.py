@@ -52,14 +52,21 @@ class Response:
     traced: list[str] = field(default_factory=list)  # functions called, when the call was traced
 
 
-def request_code(function: str, args: list, *, keep: str | None, tensors: bool, trace: bool = False) -> tuple[str, str]:
-    """The code that makes the kernel's agent run one call, and the nonce its response will carry."""
+def request_code(function: str | Handle, args: list, *, keep: str | None, tensors: bool, trace: bool = False,
+                 kwargs: dict | None = None, op: str = "call") -> tuple[str, str]:
+    """The code that makes the kernel's agent run one call, and the nonce its response will carry.
+    ``function`` is a name in the notebook or a ``Handle`` of a kept object; ``op`` is call, or one of
+    the agent's operations on a kept module (eval, parameters, gradient_flow)."""
     arrays: dict[str, np.ndarray] = {}
     nodes = [_encode(arg, arrays) for arg in args]
+    keyword_nodes = {key: _encode(value, arrays) for key, value in (kwargs or {}).items()}
+    if isinstance(function, Handle):
+        function = {"id": function.id, "path": list(function.path)}
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     nonce = secrets.token_hex(8)
-    request = {"function": function, "args": nodes, "keep": keep, "tensors": tensors, "nonce": nonce, "trace": trace,
+    request = {"function": function, "args": nodes, "kwargs": keyword_nodes, "op": op, "keep": keep,
+               "tensors": tensors, "nonce": nonce, "trace": trace,
                "arrays": base64.b64encode(buffer.getvalue()).decode("ascii")}
     return f"__dlgrade_agent__.call({json.dumps(request)!r})", nonce
 

@@ -165,14 +165,17 @@ class NotebookRunner:
                 return failed[unit.cell]
         return None
 
-    def call(self, function: str, args: list, *, keep: str | None = None, tensors: bool = False,
-             timeout_s: float | None = None, trace: bool = False) -> CallResult:
-        """Call ``function`` from the notebook's namespace with ``args`` (arrays, structures, handles)."""
+    def call(self, function: "str | bridge.Handle", args: list, *, keep: str | None = None, tensors: bool = False,
+             timeout_s: float | None = None, trace: bool = False, kwargs: dict | None = None,
+             op: str = "call") -> CallResult:
+        """Call ``function`` (a name in the notebook's namespace, or a handle) with ``args`` and ``kwargs``
+        (arrays, structures, handles); ``op`` selects one of the agent's operations on a kept module."""
         self._ensure_kernel()
-        code, nonce = bridge.request_code(function, args, keep=keep, tensors=tensors, trace=trace)
+        code, nonce = bridge.request_code(function, args, keep=keep, tensors=tensors, trace=trace, kwargs=kwargs, op=op)
         outcome = self._session.execute(code, timeout_s or self.limits.call_timeout_s)
+        label = function if isinstance(function, str) else "the module"
         if outcome.status in ("timeout", "dead"):
-            return CallResult(outcome.status, message=_call_message(outcome, function), duration_s=outcome.duration_s)
+            return CallResult(outcome.status, message=_call_message(outcome, label), duration_s=outcome.duration_s)
         if outcome.status == "error":  # the agent itself was broken by the student's code
             return CallResult("error", message=_cell_message(outcome), traceback=outcome.traceback,
                               duration_s=outcome.duration_s)
@@ -180,7 +183,7 @@ class NotebookRunner:
             response = bridge.read_response(outcome.outputs, nonce)
         except bridge.BridgeError as exc:
             return CallResult("invalid", message=str(exc), duration_s=outcome.duration_s)
-        return _call_result(response, function, outcome.duration_s)
+        return _call_result(response, function if isinstance(function, str) else "the module", outcome.duration_s)
 
 
 def _cell_message(outcome: Outcome) -> str:

@@ -1,0 +1,202 @@
+"""``module``: the student's ``nn.Module``, built in the kernel and checked two ways.
+
+* Against the reference: the module is built with the rubric's ``init`` arguments, put in eval mode
+  with a fixed seed, and its parameters are copied out (npz).  They are mapped onto the reference's
+  parameters — by name when the student kept the template's attribute names, otherwise by shape when
+  every shape is unique — and the reference runs in the grader, in float64, with those very weights on
+  the same inputs.  The report says which mapping was used.
+* Properties that need no weights: ``output_shape``, ``parameter_count``, ``causal`` (changing token j
+  changes no output before j), ``permutation_equivariant`` (permuting the tokens permutes the output),
+  ``gradients_reach_all`` (every parameter gets a gradient).
+
+Fields: ``target`` (the class), ``init`` (keyword arguments), ``inputs``/``cases`` (a generator of the
+forward's arguments, tokens along axis 1), ``reference`` (``module:function(params, *inputs)``),
+``parameters`` (``module:function(**init)`` → {name: shape}), ``properties``, ``rtol``/``atol``.
+Partial credit is the share of checks passed.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..execution.bridge import Handle
+from ..rubric import FieldError, item_callable
+from . import calling
+from .base import Check, CheckContext, Verdict
+from .cases import configure_cases, make_cases
+from .compare import Tolerance, summary
+from .function import missing_function
+
+FIELDS = {"target", "init", "inputs", "cases", "reference", "parameters", "properties", "rtol", "atol"}
+PROPERTIES = ("output_shape", "parameter_count", "causal", "permutation_equivariant", "gradients_reach_all")
+
+
+def map_parameters(student: dict[str, np.ndarray], expected: dict[str, tuple]) -> tuple[dict | None, str]:
+    """Student arrays keyed by the reference's names: by name, else by unique shapes; None if neither."""
+    if set(expected) <= set(student) and all(tuple(student[k].shape) == tuple(v) for k, v in expected.items()):
+        return {name: student[name] for name in expected}, "by the template's names"
+    shapes = [tuple(v) for v in expected.values()]
+    student_shapes = [tuple(v.shape) for v in student.values()]
+    if len(set(shapes)) == len(shapes) and sorted(shapes) == sorted(student_shapes):
+        by_shape = {tuple(v.shape): v for v in student.values()}
+        return {name: by_shape[tuple(shape)] for name, shape in expected.items()}, "by shape (the names differ)"
+    return None, ("the module's parameters do not match the reference's: expected "
+                  + ", ".join(f"{k} {tuple(v)}" for k, v in expected.items()) + "; found "
+                  + ", ".join(f"{k} {tuple(v.shape)}" for k, v in student.items()))
+
+
+def float32(value: Any) -> Any:
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return value.astype(np.float32)
+    if isinstance(value, dict):
+        return {k: float32(v) for k, v in value.items()}
+    return value
+
+
+def reference_inputs(args: dict) -> list[torch.Tensor]:
+    """The inputs the student's module saw (float32), widened to float64 for the reference."""
+    return [torch.from_numpy(value.astype(np.float64)) if value.dtype.kind == "f" else torch.from_numpy(value)
+            for value in (np.asarray(v) for v in float32(args).values())]
+
+
+class ModuleCheck(Check):
+    kind = "module"
+
+    @classmethod
+    def configure(cls, table: dict, rubric) -> dict:
+        calling.reject_unknown(table, FIELDS)
+        generator, count = configure_cases({"cases": 2, **table}, rubric)
+        init = table.get("init", {})
+        if not isinstance(init, dict):
+            raise FieldError("init", "must be a table of the constructor's keyword arguments")
+        properties = table.get("properties", [])
+        if not isinstance(properties, list) or any(p not in PROPERTIES for p in properties):
+            raise FieldError("properties", f"must list some of {', '.join(PROPERTIES)}")
+        reference = item_callable(table, "reference", rubric) if "reference" in table else None
+        parameters = item_callable(table, "parameters", rubric) if "parameters" in table else None
+        if (reference or "parameter_count" in properties) and parameters is None:
+            raise FieldError("parameters", "is needed to map weights onto the reference and to count them")
+        if reference is None and not properties:
+            raise FieldError("reference", "give a reference, some properties, or both")
+        return {"target": calling.identifier(table, "target"), "init": init, "generator": generator, "cases": count,
+                "reference": reference, "parameters": parameters, "properties": tuple(properties),
+                "tolerance": calling.tolerance({"rtol": 1e-4, "atol": 1e-5, **table})}
+
+    def run(self, context: CheckContext) -> Verdict:
+        config = context.item.config
+        runner = context.runner
+        handle = Handle(f"module/{context.item.id}")
+        built = runner.call(config["target"], [], kwargs=config["init"], keep=handle.id)
+        if built.status == "missing":
+            return missing_function(context, config["target"], built.message)
+        if built.status not in ("ok", "invalid"):  # "invalid": the module itself cannot cross, as expected
+            return Verdict(0.0, "error", f"building {config['target']}(**{config['init']}) failed: {built.message}")
+        runner.call(handle, [], op="eval")
+        cases = make_cases(context.rubric.id, context.item.id, config["generator"], config["cases"])
+        results: list[tuple[str, str | None]] = []  # (check, problem)
+        if config["reference"] is not None:
+            results.append(("values", self._against_reference(context, handle, cases)))
+        for prop in config["properties"]:
+            results.append((prop, getattr(self, "_" + prop)(context, handle, cases[0])))
+        passed = sum(problem is None for _, problem in results)
+        problems = [f"{check}: {problem}" for check, problem in results if problem]
+        details = {"checks": {check: problem or "ok" for check, problem in results},
+                   "weights_mapped": getattr(self, "mapping", None)}
+        if not problems:
+            return Verdict(1.0, "passed", f"all {len(results)} checks passed ({', '.join(c for c, _ in results)})", details)
+        fraction = passed / len(results)
+        return Verdict(fraction, "partial" if fraction else "failed", "; ".join(problems), details)
+
+    # --- against the reference ---------------------------------------------------------------------
+
+    def _forward(self, context, handle, args) -> tuple[Any, str | None]:
+        result = context.runner.call(handle, list(float32(args).values()), tensors=True)
+        if not result.ok:
+            return None, result.message
+        value = result.value[0] if isinstance(result.value, (tuple, list)) else result.value
+        return value, None
+
+    def _against_reference(self, context, handle, cases) -> str | None:
+        config = context.item.config
+        weights = context.runner.call(handle, [], op="parameters")
+        if not weights.ok or not isinstance(weights.value, dict):
+            return f"the module's parameters cannot be read: {weights.message}"
+        expected_shapes = config["parameters"](**config["init"])
+        mapped, how = map_parameters(weights.value, expected_shapes)
+        if mapped is None:
+            return how
+        self.mapping = how
+        params = {name: torch.from_numpy(np.asarray(value, dtype=np.float64)) for name, value in mapped.items()}
+        for case in cases:
+            actual, problem = self._forward(context, handle, case.args)
+            if problem:
+                return f"{case.label}: {problem}"
+            expected = config["reference"](params, *reference_inputs(case.args)).detach().numpy()
+            difference = summary(expected, actual, config["tolerance"])
+            if difference:
+                return f"{case.label}: {difference} (weights mapped {how})"
+        return None
+
+    # --- properties ----------------------------------------------------------------------------------
+
+    def _output_shape(self, context, handle, case) -> str | None:
+        config = context.item.config
+        actual, problem = self._forward(context, handle, case.args)
+        if problem:
+            return problem
+        if config["reference"] is None:
+            return None if isinstance(actual, np.ndarray) else "the forward does not return a tensor"
+        shapes = config["parameters"](**config["init"])
+        params = {name: torch.zeros(shape, dtype=torch.float64) for name, shape in shapes.items()}
+        expected = tuple(config["reference"](params, *reference_inputs(case.args)).shape)
+        return None if tuple(np.shape(actual)) == expected else f"expected {expected}, got {tuple(np.shape(actual))}"
+
+    def _parameter_count(self, context, handle, case) -> str | None:
+        config = context.item.config
+        weights = context.runner.call(handle, [], op="parameters")
+        if not weights.ok or not isinstance(weights.value, dict):
+            return f"the module's parameters cannot be read: {weights.message}"
+        expected = sum(int(np.prod(shape)) for shape in config["parameters"](**config["init"]).values())
+        actual = sum(int(np.asarray(v).size) for v in weights.value.values())
+        return None if actual == expected else f"{actual} parameters, expected {expected}"
+
+    def _token_args(self, case) -> tuple[str, np.ndarray] | tuple[None, None]:
+        for name, value in case.args.items():
+            if isinstance(value, np.ndarray) and value.ndim >= 2:
+                return name, value
+        return None, None
+
+    def _causal(self, context, handle, case) -> str | None:
+        name, tokens = self._token_args(case)
+        if name is None or tokens.shape[1] < 2:
+            return "no input with a token axis to test causality on"
+        j = tokens.shape[1] // 2
+        changed = tokens.copy()
+        changed[:, j] = (changed[:, j] + 1) if changed.dtype.kind in "iu" else changed[:, j] + 1.0
+        before, problem = self._forward(context, handle, case.args)
+        after, problem2 = self._forward(context, handle, {**case.args, name: changed})
+        if problem or problem2:
+            return problem or problem2
+        same = np.allclose(np.asarray(before)[:, :j], np.asarray(after)[:, :j], rtol=1e-5, atol=1e-6)
+        return None if same else f"changing token {j} changed outputs before it: the model sees the future"
+
+    def _permutation_equivariant(self, context, handle, case) -> str | None:
+        name, tokens = self._token_args(case)
+        if name is None:
+            return "no input with a token axis to permute"
+        order = np.random.default_rng(0).permutation(tokens.shape[1])
+        before, problem = self._forward(context, handle, case.args)
+        after, problem2 = self._forward(context, handle, {**case.args, name: tokens[:, order]})
+        if problem or problem2:
+            return problem or problem2
+        same = np.allclose(np.asarray(before)[:, order], np.asarray(after), rtol=1e-4, atol=1e-5)
+        return None if same else "permuting the tokens does not just permute the output"
+
+    def _gradients_reach_all(self, context, handle, case) -> str | None:
+        result = context.runner.call(handle, list(float32(case.args).values()), tensors=True, op="gradient_flow")
+        if not result.ok:
+            return result.message
+        dead = [n for n in result.value if isinstance(n, str)] if isinstance(result.value, list) else []
+        return None if not dead else f"no gradient reaches {', '.join(dead[:5])}"
