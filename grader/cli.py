@@ -54,7 +54,7 @@ def _detect_rubric(zip_path: Path) -> str:
     matches = []
     for rubric_id in rubric_module.bundled_rubric_ids():
         candidate = _load_rubric(rubric_id)
-        if candidate.submission_pattern and candidate.submission_pattern.fullmatch(zip_path.name):
+        if candidate.detect and candidate.submission_pattern and candidate.submission_pattern.fullmatch(zip_path.name):
             matches.append(rubric_id)
     if len(matches) != 1:
         known = ", ".join(rubric_module.bundled_rubric_ids())

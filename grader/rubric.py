@@ -91,6 +91,7 @@ class Rubric:
     sha256: str
     answers_match: tuple[str, ...] = ()  # file-name patterns of the theory answers file
     answers_solution: Path | None = None  # a fully correct answers file, for selftest
+    detect: bool = True  # may `grade ZIP` pick this rubric from the file name alone?
     raw: dict = field(repr=False, default_factory=dict)
 
     @property
@@ -161,7 +162,10 @@ def _build(path: Path, raw: dict, sha256: str) -> Rubric:
         if key not in ("match", "solution"):
             raise RubricError(path, "[answers]", key, "unknown field (known: match, solution)")
     solution = _rubric_file(path, "[answers]", "solution", answers["solution"]) if "solution" in answers else None
-    rubric = Rubric(path=path, id=rubric_id, answers_match=tuple(answers_match), answers_solution=solution, title=_string(path, "[assignment]", assignment, "title") or rubric_id,
+    detect = assignment.get("detect", True)
+    if not isinstance(detect, bool):
+        raise RubricError(path, "[assignment]", "detect", "must be true or false")
+    rubric = Rubric(path=path, id=rubric_id, answers_match=tuple(answers_match), answers_solution=solution, detect=detect, title=_string(path, "[assignment]", assignment, "title") or rubric_id,
                     submission_pattern=submission_pattern, limits=Limits().merged(limits_table),
                     aliases=dict(aliases), notebooks=_notebooks(path, raw), generators=_generators(path, raw),
                     items=[], sha256=sha256, raw=raw)

@@ -1,4 +1,4 @@
-"""Write rubrics/hw3/{solution,template}/P1_RNN_LSTM.ipynb.
+"""Write rubrics/hw3/{solution,template}/P1_RNN_LSTM.ipynb and rubrics/hw3-p2/{solution,template}/P2_SimpleGPT.ipynb.
 
 The template is the solution with every region between ``### START CODE HERE ###`` and
 ``### END CODE HERE ###`` replaced by ``None`` assignments, so the two can never drift apart.
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1] / "rubrics" / "hw3"
+RUBRICS = Path(__file__).resolve().parents[1] / "rubrics"
+ROOT = RUBRICS / "hw3"
 
 INTRO = """# HW3 — Practical P1: RNN and LSTM from scratch
 
@@ -243,10 +244,85 @@ def blank(source: str) -> str:
     return SOLVED.sub(replace, source)
 
 
-def notebook(solved: bool) -> nbformat.NotebookNode:
+P2_INTRO = """# HW3 — Practical P2: SimpleGPT from scratch
+
+Write the pieces of a small GPT as `nn.Module` classes.  Keep the attribute names of the template
+(`key`, `query`, `value`, `heads`, `proj`, `net`, `sa`, `ffwd`, `ln1`, `ln2`): the grader copies your
+weights into its reference by these names.  `nn.MultiheadAttention`, `nn.Transformer*` and
+`F.scaled_dot_product_attention` are not allowed; `nn.LayerNorm` is.  Scale attention scores by
+head_size^-1/2 and mask the future."""
+
+P2_CELLS = [
+    ("markdown", P2_INTRO),
+    ("code", "import torch\nimport torch.nn as nn\nfrom torch.nn import functional as F"),
+    ("code", '''class Head(nn.Module):
+    """One head of causal self-attention."""
+
+    def __init__(self, n_embd, head_size, block_size, dropout=0.0):
+        super().__init__()
+        self.key = nn.Linear(n_embd, head_size, bias=False)
+        self.query = nn.Linear(n_embd, head_size, bias=False)
+        self.value = nn.Linear(n_embd, head_size, bias=False)
+        self.register_buffer("tril", torch.tril(torch.ones(block_size, block_size)))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        ### START CODE HERE ###
+        k = self.key(x)
+        q = self.query(x)
+        wei = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5
+        wei = wei.masked_fill(self.tril[:T, :T] == 0, float("-inf"))
+        wei = self.dropout(F.softmax(wei, dim=-1))
+        out = wei @ self.value(x)
+        ### END CODE HERE ###
+        return out'''),
+    ("code", '''class MultiHeadAttention(nn.Module):
+    def __init__(self, n_embd, num_heads, head_size, block_size, dropout=0.0):
+        super().__init__()
+        self.heads = nn.ModuleList([Head(n_embd, head_size, block_size, dropout) for _ in range(num_heads)])
+        self.proj = nn.Linear(head_size * num_heads, n_embd)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        ### START CODE HERE ###
+        out = torch.cat([h(x) for h in self.heads], dim=-1)
+        out = self.dropout(self.proj(out))
+        ### END CODE HERE ###
+        return out'''),
+    ("code", '''class FeedForward(nn.Module):
+    def __init__(self, n_embd, dropout=0.0):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.ReLU(), nn.Linear(4 * n_embd, n_embd),
+                                 nn.Dropout(dropout))
+
+    def forward(self, x):
+        return self.net(x)'''),
+    ("code", '''class Block(nn.Module):
+    """Pre-norm transformer block: communication, then computation."""
+
+    def __init__(self, n_embd, n_head, block_size, dropout=0.0):
+        super().__init__()
+        self.sa = MultiHeadAttention(n_embd, n_head, n_embd // n_head, block_size, dropout)
+        self.ffwd = FeedForward(n_embd, dropout)
+        self.ln1 = nn.LayerNorm(n_embd)
+        self.ln2 = nn.LayerNorm(n_embd)
+
+    def forward(self, x):
+        ### START CODE HERE ###
+        x = x + self.sa(self.ln1(x))
+        x = x + self.ffwd(self.ln2(x))
+        ### END CODE HERE ###
+        return x'''),
+    ("markdown", "## Train\n\nTrain your model on the text of the assignment and generate a sample (graded by a TA)."),
+    ("code", "# training runs here; the grader runs only the definitions above\nprint('training')"),
+]
+
+
+def notebook(solved: bool, cells=None) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    for kind, source in CELLS:
+    for kind, source in cells or CELLS:
         if kind == "markdown":
             nb.cells.append(nbformat.v4.new_markdown_cell(source))
         else:
@@ -257,6 +333,8 @@ def notebook(solved: bool) -> nbformat.NotebookNode:
 
 
 if __name__ == "__main__":
-    nbformat.write(notebook(True), ROOT / "solution" / "P1_RNN_LSTM.ipynb")
-    nbformat.write(notebook(False), ROOT / "template" / "P1_RNN_LSTM.ipynb")
-    print("wrote", ROOT / "solution", ROOT / "template")
+    for folder, name, cells in ((ROOT, "P1_RNN_LSTM.ipynb", CELLS), (RUBRICS / "hw3-p2", "P2_SimpleGPT.ipynb", P2_CELLS)):
+        for solved, sub in ((True, "solution"), (False, "template")):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+            nbformat.write(notebook(solved, cells), folder / sub / name)
+        print("wrote", folder / "solution" / name, folder / "template" / name)

@@ -7,7 +7,8 @@
   kernel's profiler on, and every function it calls, Python or C, is matched against the patterns.
 
 Fields: ``forbidden`` and ``allowed`` (fnmatch patterns of qualified names; allowed wins), and the
-optional ``target``, ``inputs``, ``cases``, ``tensors`` of a run-time check.  All or nothing.
+optional ``target``, ``inputs``, ``cases``, ``tensors`` of a run-time check (with ``init``, the target is
+a class: it is built with those keyword arguments and its forward is run).  All or nothing.
 """
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from .base import Check, CheckContext, Verdict
 from .cases import configure_cases, make_cases
 from .code_names import qualified_uses
 from .conventions import with_aliases
+from .module import float32
+from ..execution.bridge import Handle
 
-FIELDS = {"forbidden", "allowed", "target", "inputs", "cases", "tensors"}
+FIELDS = {"forbidden", "allowed", "target", "init", "inputs", "cases", "tensors"}
 # switching the profiler off would hide a forbidden call from the run-time check: using it is reported
 TAMPERING = ("sys.setprofile", "sys.settrace", "threading.setprofile", "threading.settrace")
 
@@ -56,8 +59,11 @@ class ForbiddenCheck(Check):
             if not isinstance(value, list) or (key == "forbidden" and not value) or not all(isinstance(v, str) for v in value):
                 raise FieldError(key, "must list qualified names or patterns such as 'torch.nn.Transformer*'")
             patterns[key] = tuple(value)
+        init = table.get("init")
+        if init is not None and not isinstance(init, dict):
+            raise FieldError("init", "must be a table of the class's keyword arguments")
         config = {**patterns, "target": calling.identifier(table, "target", required=False), "generator": None,
-                  "cases": 1, "tensors": calling.flag(table, "tensors")}
+                  "cases": 1, "tensors": calling.flag(table, "tensors") or init is not None, "init": init}
         if config["target"]:
             config["generator"], config["cases"] = configure_cases({"cases": 1, **table}, rubric)
         return config
@@ -78,7 +84,9 @@ class ForbiddenCheck(Check):
                 if (matches(use.name, config["forbidden"]) and not matches(use.name, config["allowed"])) \
                         or use.name in TAMPERING:
                     found.append(f"cell {index}, line {use.line}: {use.name}")
-        runtime = self._trace(context) if config["target"] else []
+        runtime, problem = self._trace(context) if config["target"] else ([], None)
+        if problem and not found:  # nothing ran: "no forbidden call" would be an empty claim
+            return Verdict(0.0, "failed", f"the run-time check could not run {config['target']}(): {problem}")
         if not found and not runtime:
             checked = "the code" + (f" and a run of {config['target']}()" if config["target"] else "")
             return Verdict(1.0, "passed", f"no forbidden API in {checked}")
@@ -88,13 +96,26 @@ class ForbiddenCheck(Check):
         return Verdict(0.0, "failed", "forbidden API: " + "; ".join(parts), {"in_code": unique, "at_run_time": runtime})
 
     @staticmethod
-    def _trace(context: CheckContext) -> list[str]:
+    def _trace(context: CheckContext) -> tuple[list[str], str | None]:
+        """The forbidden functions the target called, and why it could not run (if it could not)."""
         config = context.item.config
         seen: list[str] = []
+        problem = None
+        target = config["target"]
+        if config["init"] is not None:  # a class: build it, then run its forward
+            target = Handle(f"forbidden/{context.item.id}")
+            built = context.runner.call(config["target"], [], kwargs=config["init"], keep=target.id, trace=True)
+            if built.status not in ("ok", "invalid"):
+                return [], built.message
+            seen += [n for n in built.traced if matches(n, config["forbidden"]) and not matches(n, config["allowed"])]
+            context.runner.call(target, [], op="eval")
         for case in make_cases(context.rubric.id, context.item.id, config["generator"], config["cases"]):
-            args = list(with_aliases(case.args, context.rubric.aliases).values())
-            result = context.runner.call(config["target"], args, tensors=config["tensors"], trace=True)
+            args = list(with_aliases(float32(case.args) if config["init"] is not None else case.args,
+                                     context.rubric.aliases).values())
+            result = context.runner.call(target, args, tensors=config["tensors"], trace=True)
+            if not result.ok or result.value is None:
+                problem = problem or (result.message or "it returned nothing")
             for name in result.traced:
                 if matches(name, config["forbidden"]) and not matches(name, config["allowed"]) and name not in seen:
                     seen.append(name)
-        return seen
+        return seen, problem

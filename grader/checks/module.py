@@ -174,7 +174,9 @@ class ModuleCheck(Check):
             return "no input with a token axis to test causality on"
         j = tokens.shape[1] // 2
         changed = tokens.copy()
-        changed[:, j] = (changed[:, j] + 1) if changed.dtype.kind in "iu" else changed[:, j] + 1.0
+        # a fresh token, not a shift: LayerNorm would cancel adding a constant to every feature
+        changed[:, j] = (changed[:, j] + 1) if changed.dtype.kind in "iu" else \
+            np.random.default_rng(1).standard_normal(changed[:, j].shape)
         before, problem = self._forward(context, handle, case.args)
         after, problem2 = self._forward(context, handle, {**case.args, name: changed})
         if problem or problem2:
