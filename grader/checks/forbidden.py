@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 
+from ..execution.cells import cell_source, without_magics
 from ..execution.runner import read_notebook
 from ..rubric import FieldError
 from . import calling
@@ -76,10 +77,7 @@ class ForbiddenCheck(Check):
         for index, cell in enumerate(cells, start=1):
             if cell.get("cell_type") != "code":
                 continue
-            source = cell.get("source", "")
-            source = "".join(source) if isinstance(source, list) else str(source)
-            source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
-            uses, aliases = qualified_uses(source, aliases)
+            uses, aliases = qualified_uses(without_magics(cell_source(cell)), aliases)
             for use in uses:
                 if (matches(use.name, config["forbidden"]) and not matches(use.name, config["allowed"])) \
                         or use.name in TAMPERING:

@@ -26,7 +26,7 @@ from ..rubric import FieldError, item_callable
 from . import calling
 from .base import Check, CheckContext, Verdict
 from .cases import configure_cases, make_cases
-from .compare import Tolerance, summary
+from .compare import summary
 from .function import missing_function
 
 FIELDS = {"target", "init", "inputs", "cases", "reference", "parameters", "properties", "rtol", "atol"}

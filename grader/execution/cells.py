@@ -37,8 +37,7 @@ def select_code(cells: list[dict], mode: str) -> list[CodeUnit]:
     for index, cell in enumerate(cells, start=1):
         if cell.get("cell_type") != "code":
             continue
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
+        source = cell_source(cell)
         if not source.strip():
             continue
         if mode == "full":
@@ -50,13 +49,22 @@ def select_code(cells: list[dict], mode: str) -> list[CodeUnit]:
     return units
 
 
+def cell_source(cell: dict) -> str:
+    """A cell's source as one string (notebooks store it as a string or a list of lines)."""
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def without_magics(source: str) -> str:
+    """Line magics and shell escapes blanked out, line numbers kept, so the rest parses as Python."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
+
+
 def _definitions_of(index: int, source: str) -> CodeUnit | None:
     first = source.lstrip().split("\n", 1)[0]
     if first.startswith("%%"):
         return CodeUnit(index, source) if first.split()[0] in ("%%writefile", "%%file") else None
-    lines = source.split("\n")
-    # Blank out magics and shell escapes, keeping line numbers, so the rest parses as Python.
-    python_lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in lines]
+    python_lines = without_magics(source).split("\n")
     try:
         tree = ast.parse("\n".join(python_lines))
     except SyntaxError as exc:
