@@ -24,7 +24,7 @@ from grader.execution.cells import select_code
 from grader.execution.kernel import KernelSession
 from grader.execution.runner import read_notebook_cells
 from grader.grading import GradingOptions, grade
-from grader.submission import find_notebook
+from grader.submission import find_file
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,7 +35,7 @@ def floor_once(zip_path: Path, rubric, sandbox_mode: str = "auto") -> float:
     with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(zip_path) as archive:
         archive.extractall(folder)
         files = [p.relative_to(folder).as_posix() for p in Path(folder).rglob("*") if p.is_file()]
-        chosen, _ = find_notebook([f for f in files if ".ipynb_checkpoints" not in f], notebook.match)
+        chosen, _ = find_file([f for f in files if ".ipynb_checkpoints" not in f], notebook.match)
         path = Path(folder) / chosen
         started = time.perf_counter()
         units = select_code(read_notebook_cells(path), notebook.mode)

@@ -16,7 +16,7 @@ from .execution.limits import Limits
 from .execution.runner import NotebookRunner, NotebookUnreadable
 from .report.model import (CellErrorInfo, GraderInfo, ItemResult, NotebookResult, Report, SubmissionInfo, totals)
 from .rubric import Item, Notebook, Rubric
-from .submission import Submission, SubmissionError, find_notebook, identify, open_submission
+from .submission import Submission, SubmissionError, find_file, identify, open_submission
 from .theory.answers import MAX_ANSWERS_BYTES, AnswersFile, parse_answers
 
 
@@ -76,7 +76,7 @@ def grade(zip_path: Path, rubric: Rubric, options: GradingOptions | None = None)
 def _read_answers(submission: Submission, rubric: Rubric, report: Report) -> tuple[AnswersFile | None, str]:
     if not rubric.answers_match:
         return None, "this assignment has no answers file"
-    chosen, others = find_notebook(submission.files, rubric.answers_match)
+    chosen, others = find_file(submission.files, rubric.answers_match)
     if chosen is None:
         found = ", ".join(submission.files[:10]) or "no files"
         return None, f"no answers file matching {' or '.join(rubric.answers_match)} in the submission (found: {found})"
@@ -110,7 +110,7 @@ def _grade_items(submission: Submission, rubric: Rubric, limits: Limits, options
 def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, items: list[Item], limits: Limits,
                     options: GradingOptions, report: Report, protections: sandbox.Protections,
                     answers: AnswersFile | None, answers_problem: str) -> list[ItemResult]:
-    chosen, others = find_notebook(submission.files, notebook.match)
+    chosen, others = find_file(submission.files, notebook.match)
     record = NotebookResult(notebook.name, chosen, notebook.mode)
     report.notebooks.append(record)
     if chosen is None:

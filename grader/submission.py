@@ -151,7 +151,7 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, limi
             sink.write(block)
 
 
-def find_notebook(files: list[str], patterns: tuple[str, ...]) -> tuple[str | None, list[str]]:
+def find_file(files: list[str], patterns: tuple[str, ...]) -> tuple[str | None, list[str]]:
     """The file matching the first pattern that matches anything (case-insensitive, on the file name);
     with several candidates the shallowest path wins.  Returns (chosen, other candidates)."""
     for pattern in patterns:

@@ -4,7 +4,7 @@ import zipfile
 
 import pytest
 
-from grader.submission import SubmissionError, ZipLimits, find_notebook, identify, open_submission
+from grader.submission import SubmissionError, ZipLimits, find_file, identify, open_submission
 
 PATTERN = re.compile(r"HW3_(?P<first>[^_]+)_(?P<last>[^_]+)_(?P<student_id>\d+)\.zip")
 
@@ -75,6 +75,6 @@ def test_identity_from_the_file_name_or_a_warning():
 
 def test_find_notebook_by_pattern_order_case_and_depth():
     files = ["deep/dir/rnn_lstm.ipynb", "RNN_LSTM.ipynb", "notes.ipynb", "other/LSTM_only.ipynb"]
-    assert find_notebook(files, ("*RNN*LSTM*.ipynb",)) == ("RNN_LSTM.ipynb", ["deep/dir/rnn_lstm.ipynb"])
-    assert find_notebook(files, ("*GPT*.ipynb", "*lstm_only*")) == ("other/LSTM_only.ipynb", [])
-    assert find_notebook(files, ("*GPT*.ipynb",)) == (None, [])
+    assert find_file(files, ("*RNN*LSTM*.ipynb",)) == ("RNN_LSTM.ipynb", ["deep/dir/rnn_lstm.ipynb"])
+    assert find_file(files, ("*GPT*.ipynb", "*lstm_only*")) == ("other/LSTM_only.ipynb", [])
+    assert find_file(files, ("*GPT*.ipynb",)) == (None, [])

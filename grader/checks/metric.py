@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from reference import metrics as reference_metrics
 
 from ..rubric import FieldError
-from ..submission import find_notebook
+from ..submission import find_file
 from . import calling
 from .base import Check, CheckContext, Verdict
 
@@ -84,7 +84,7 @@ class MetricCheck(Check):
             return Verdict(0.0, "error", f"the labels cannot be read: {exc}")
         if context.workspace is None:
             return Verdict(0.0, "error", "no submission files to read predictions from")
-        chosen, _ = find_notebook(context.files, config["patterns"])
+        chosen, _ = find_file(context.files, config["patterns"])
         if chosen is None:
             return Verdict(0.0, "error", f"no predictions file matching {' or '.join(config['patterns'])} "
                                          f"(found: {', '.join(context.files[:10]) or 'no files'})")
