@@ -19,7 +19,7 @@ from rich.table import Table
 from . import __version__
 from . import rubric as rubric_module
 from .grading import GradingOptions, grade
-from .checks import kind_class
+from .checks import kind_class, metric
 from .report import json_format, manual, terminal
 from .report.model import Report
 from .rubric import Rubric, RubricError
@@ -209,37 +209,46 @@ def manual_command(report_path: Path, assignments: tuple[str, ...], comment: str
 
 @main.command("selftest")
 @click.argument("rubric_spec", metavar="RUBRIC")
-def selftest_command(rubric_spec: str) -> None:
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The TA's data folder, for items that need held-out labels.")
+def selftest_command(rubric_spec: str, data_dir: Path | None) -> None:
     """Grade the rubric's solutions (full automatic marks) and its templates (no marks)."""
     rubric = _load_rubric(rubric_spec)
     solutions = {n.name: n.solution for n in rubric.notebooks.values() if n.solution}
     templates = {n.name: n.template for n in rubric.notebooks.values() if n.template}
     if rubric.answers_solution is not None:
         solutions["answers"] = rubric.answers_solution
+    solutions.update({f"file:{path.name}": path for path in rubric.solution_files})
     if not solutions:
         raise click.exceptions.Exit(_fail(f"{rubric.path}: no notebook declares a solution to selftest"))
     console = Console()
     problems = []
+    untested = {item.id: reason for item in rubric.items if item.kind == "metric"
+                for reason in [metric.missing_labels(item.config, data_dir)] if reason}
+    options = GradingOptions(data_dir=data_dir)
     with tempfile.TemporaryDirectory(prefix="dlgrade-selftest-") as folder:
-        solved = grade(_zip_of(Path(folder) / "solution.zip", solutions), rubric)
+        solved = grade(_zip_of(Path(folder) / "solution.zip", solutions), rubric, options)
         terminal.render(solved, console)
         problems += [f"{i.id}: the solution earns {i.score:g}/{i.points:g} — {i.feedback}"
-                     for i in solved.items if i.score < i.points and i.status != "manual"]
+                     for i in solved.items if i.score < i.points and i.status != "manual" and i.id not in untested]
         if rubric.answers_match:  # the blank answers file grade template writes
             blank_answers = Path(folder) / "answers.md"
             blank_answers.write_text(answers_template(rubric), encoding="utf-8")
             templates["answers"] = blank_answers
         if templates:
-            blank = grade(_zip_of(Path(folder) / "template.zip", templates), rubric)
+            blank = grade(_zip_of(Path(folder) / "template.zip", templates), rubric, options)
             problems += [f"{i.id}: the unmodified template earns {i.score:g}/{i.points:g}: the check cannot tell "
                          "a blank answer from a right one" for i in blank.items
                          if (i.notebook in templates or i.notebook is None) and i.score > 0]
     for problem in problems:
         console.print(terminal.inert(f"selftest: {problem}"), style="red")
+    for item_id, reason in untested.items():
+        console.print(terminal.inert(f"selftest: {item_id} not tested: {reason} (pass --data)"), style="yellow")
     if problems:
         raise click.exceptions.Exit(EXIT_BELOW_THRESHOLD)
-    automatic = solved.total.max - solved.total.manual_pending
-    console.print(f"[green]selftest passed[/green]: the solution earns {solved.total.score:g}/{automatic:g} automatic points"
+    automatic = solved.total.max - solved.total.manual_pending - sum(i.points for i in solved.items if i.id in untested)
+    earned = solved.total.score - sum(i.score for i in solved.items if i.id in untested)
+    console.print(f"[green]selftest passed[/green]: the solution earns {earned:g}/{automatic:g} automatic points"
                   + (" and the templates earn nothing" if templates else ""))
 
 

@@ -92,6 +92,7 @@ class Rubric:
     answers_match: tuple[str, ...] = ()  # file-name patterns of the theory answers file
     answers_solution: Path | None = None  # a fully correct answers file, for selftest
     detect: bool = True  # may `grade ZIP` pick this rubric from the file name alone?
+    solution_files: tuple[Path, ...] = ()  # a correct submission's other files (a predictions CSV), for selftest
     raw: dict = field(repr=False, default_factory=dict)
 
     @property
@@ -165,7 +166,12 @@ def _build(path: Path, raw: dict, sha256: str) -> Rubric:
     detect = assignment.get("detect", True)
     if not isinstance(detect, bool):
         raise RubricError(path, "[assignment]", "detect", "must be true or false")
-    rubric = Rubric(path=path, id=rubric_id, answers_match=tuple(answers_match), answers_solution=solution, detect=detect, title=_string(path, "[assignment]", assignment, "title") or rubric_id,
+    solution_files = assignment.get("solution_files", [])
+    if not isinstance(solution_files, list) or not all(isinstance(f, str) for f in solution_files):
+        raise RubricError(path, "[assignment]", "solution_files", "must list files relative to the rubric")
+    rubric = Rubric(path=path, id=rubric_id, answers_match=tuple(answers_match), answers_solution=solution, detect=detect,
+                    solution_files=tuple(_rubric_file(path, "[assignment]", "solution_files", f) for f in solution_files),
+                    title=_string(path, "[assignment]", assignment, "title") or rubric_id,
                     submission_pattern=submission_pattern, limits=Limits().merged(limits_table),
                     aliases=dict(aliases), notebooks=_notebooks(path, raw), generators=_generators(path, raw),
                     items=[], sha256=sha256, raw=raw)

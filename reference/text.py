@@ -13,7 +13,7 @@ CONSONANT_PAIRS = ("sh", "ch", "th", "wh", "ph", "qu")
 
 def pig_latin_word(word: str, pairs: tuple[str, ...] = CONSONANT_PAIRS) -> str:
     """team → eamtay, impress → impressway, shopping → oppingshay.  Hyphenated words are translated
-    part by part (well-known → ellway-ownknay), as in the assignment's data."""
+    part by part (well-known → ellway-nownkay), as in the assignment's data."""
     if "-" in word:
         return "-".join(pig_latin_word(part, pairs) for part in word.split("-"))
     if not word:

@@ -24,3 +24,25 @@ def write_zip(path: Path, files: dict[str, str | bytes]) -> Path:
         for name, data in files.items():
             archive.writestr(name, data)
     return path
+
+
+def solution_variant(rubric_dir: Path, target: Path, edits: list[tuple[str, str]] = (), extra: dict | None = None) -> Path:
+    """A zip of a bundled rubric's solution notebooks with each ``(old, new)`` edit applied once; an
+    edit that matches nothing fails the test, so a planted bug can never silently miss."""
+    files: dict[str, str | bytes] = {}
+    pending = list(edits)
+    for path in sorted((rubric_dir / "solution").iterdir()):
+        if path.suffix != ".ipynb":
+            files[path.name] = path.read_bytes()
+            continue
+        document = json.loads(path.read_text(encoding="utf-8"))
+        for cell in document["cells"]:
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            for edit in list(pending):
+                if edit[0] in source:
+                    source = source.replace(edit[0], edit[1], 1)
+                    pending.remove(edit)
+            cell["source"] = source
+        files[path.name] = json.dumps(document)
+    assert not pending, f"planted edits matched nothing: {pending}"
+    return write_zip(target, {**files, **(extra or {})})

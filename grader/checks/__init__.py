@@ -16,12 +16,13 @@ from .manual import ManualCheck
 from .metric import MetricCheck
 from .module import ModuleCheck
 from .numeric import NumericCheck
+from .property import PropertyCheck
 from .shape import ShapeCheck
 
 BUILTIN: dict[str, type[Check]] = {cls.kind: cls for cls in (FunctionCheck, GradientCheck, NumericCheck, ShapeCheck,
                                                              ChoiceCheck, ExpressionCheck, DerivationCheck,
                                                              ComplexityCheck, MetricCheck, ForbiddenCheck, ModuleCheck,
-                                                             ManualCheck)}
+                                                             PropertyCheck, ManualCheck)}
 
 
 def registry() -> dict[str, type[Check]]:

@@ -106,6 +106,13 @@ class MetricCheck(Check):
                        details)
 
 
+def missing_labels(config: dict, data_dir: Path | None) -> str | None:
+    """Why the TA's labels are not at hand, or None when they are."""
+    if _labels_path(config, data_dir).is_file():
+        return None
+    return f"the labels file {config['labels']} is neither in --data nor beside the rubric"
+
+
 def _labels_path(config: dict, data_dir: Path | None) -> Path:
     name = config["labels"]
     if data_dir is not None and (data_dir / Path(name).name).is_file():

@@ -10,8 +10,11 @@
   ``gradients_reach_all`` (every parameter gets a gradient).
 
 Fields: ``target`` (the class), ``init`` (keyword arguments), ``inputs``/``cases`` (a generator of the
-forward's arguments, tokens along axis 1), ``reference`` (``module:function(params, *inputs)``),
-``parameters`` (``module:function(**init)`` → {name: shape}), ``properties``, ``rtol``/``atol``.
+forward's arguments), ``token_axis`` (the axis of tokens in the first input with one and in the
+output, 1 by default; 2 for iTransformer's variates), ``reference`` (``module:function(params,
+*inputs, **reference_args)``; when it returns a tuple, the forward's tuple is compared whole, e.g.
+(context, attention weights), whose parts ``outputs`` may name), ``parameters`` (``module:function(**init)`` → {name: shape}),
+``properties``, ``rtol``/``atol``.
 Partial credit is the share of checks passed.
 """
 from __future__ import annotations
@@ -28,8 +31,10 @@ from .base import Check, CheckContext, Verdict
 from .cases import configure_cases, make_cases
 from .compare import summary
 from .function import missing_function
+from .tensors import to_numpy
 
-FIELDS = {"target", "init", "inputs", "cases", "reference", "parameters", "properties", "rtol", "atol"}
+FIELDS = {"target", "init", "inputs", "cases", "reference", "reference_args", "parameters", "properties", "token_axis",
+          "outputs", "rtol", "atol"}
 PROPERTIES = ("output_shape", "parameter_count", "causal", "permutation_equivariant", "gradients_reach_all")
 
 
@@ -45,6 +50,13 @@ def map_parameters(student: dict[str, np.ndarray], expected: dict[str, tuple]) -
     return None, ("the module's parameters do not match the reference's: expected "
                   + ", ".join(f"{k} {tuple(v)}" for k, v in expected.items()) + "; found "
                   + ", ".join(f"{k} {tuple(v.shape)}" for k, v in student.items()))
+
+
+def named(names: list[str], values: Any) -> Any:
+    """A returned tuple keyed by the rubric's names for its parts, so feedback says which is wrong."""
+    if isinstance(values, (tuple, list)) and len(values) == len(names):
+        return dict(zip(names, values))
+    return values
 
 
 def float32(value: Any) -> Any:
@@ -80,8 +92,18 @@ class ModuleCheck(Check):
             raise FieldError("parameters", "is needed to map weights onto the reference and to count them")
         if reference is None and not properties:
             raise FieldError("reference", "give a reference, some properties, or both")
+        reference_args = table.get("reference_args", {})
+        if not isinstance(reference_args, dict):
+            raise FieldError("reference_args", "must be a table of keyword arguments for the reference")
+        outputs = table.get("outputs")
+        if outputs is not None and (not isinstance(outputs, list) or not all(isinstance(o, str) for o in outputs)):
+            raise FieldError("outputs", "must name the values the forward returns")
+        token_axis = table.get("token_axis", 1)
+        if not isinstance(token_axis, int) or isinstance(token_axis, bool) or token_axis < 1:
+            raise FieldError("token_axis", "must be an axis ≥ 1 (axis 0 is the batch)")
         return {"target": calling.identifier(table, "target"), "init": init, "generator": generator, "cases": count,
-                "reference": reference, "parameters": parameters, "properties": tuple(properties),
+                "reference": reference, "reference_args": reference_args, "parameters": parameters,
+                "properties": tuple(properties), "token_axis": token_axis, "outputs": outputs,
                 "tolerance": calling.tolerance({"rtol": 1e-4, "atol": 1e-5, **table})}
 
     def run(self, context: CheckContext) -> Verdict:
@@ -111,12 +133,18 @@ class ModuleCheck(Check):
 
     # --- against the reference ---------------------------------------------------------------------
 
-    def _forward(self, context, handle, args) -> tuple[Any, str | None]:
+    def _forward(self, context, handle, args, whole: bool = False) -> tuple[Any, str | None]:
+        """The forward's output: its first value when it returns several, unless ``whole``."""
         result = context.runner.call(handle, list(float32(args).values()), tensors=True)
         if not result.ok:
             return None, result.message
-        value = result.value[0] if isinstance(result.value, (tuple, list)) else result.value
+        value = result.value
+        if not whole and isinstance(value, (tuple, list)) and value:
+            value = value[0]
         return value, None
+
+    def _reference(self, config, params, args) -> Any:
+        return to_numpy(config["reference"](params, *reference_inputs(args), **config["reference_args"]))
 
     def _against_reference(self, context, handle, cases) -> str | None:
         config = context.item.config
@@ -130,10 +158,12 @@ class ModuleCheck(Check):
         self.mapping = how
         params = {name: torch.from_numpy(np.asarray(value, dtype=np.float64)) for name, value in mapped.items()}
         for case in cases:
-            actual, problem = self._forward(context, handle, case.args)
+            expected = self._reference(config, params, case.args)
+            actual, problem = self._forward(context, handle, case.args, whole=isinstance(expected, tuple))
             if problem:
                 return f"{case.label}: {problem}"
-            expected = config["reference"](params, *reference_inputs(case.args)).detach().numpy()
+            if config["outputs"] and isinstance(expected, tuple):
+                expected, actual = named(config["outputs"], expected), named(config["outputs"], actual)
             difference = summary(expected, actual, config["tolerance"])
             if difference:
                 return f"{case.label}: {difference} (weights mapped {how})"
@@ -150,7 +180,8 @@ class ModuleCheck(Check):
             return None if isinstance(actual, np.ndarray) else "the forward does not return a tensor"
         shapes = config["parameters"](**config["init"])
         params = {name: torch.zeros(shape, dtype=torch.float64) for name, shape in shapes.items()}
-        expected = tuple(config["reference"](params, *reference_inputs(case.args)).shape)
+        expected = self._reference(config, params, case.args)
+        expected = tuple(np.shape(expected[0] if isinstance(expected, tuple) else expected))
         return None if tuple(np.shape(actual)) == expected else f"expected {expected}, got {tuple(np.shape(actual))}"
 
     def _parameter_count(self, context, handle, case) -> str | None:
@@ -162,38 +193,41 @@ class ModuleCheck(Check):
         actual = sum(int(np.asarray(v).size) for v in weights.value.values())
         return None if actual == expected else f"{actual} parameters, expected {expected}"
 
-    def _token_args(self, case) -> tuple[str, np.ndarray] | tuple[None, None]:
+    def _token_args(self, case, axis: int) -> tuple[str, np.ndarray] | tuple[None, None]:
         for name, value in case.args.items():
-            if isinstance(value, np.ndarray) and value.ndim >= 2:
+            if isinstance(value, np.ndarray) and value.ndim > axis:
                 return name, value
         return None, None
 
     def _causal(self, context, handle, case) -> str | None:
-        name, tokens = self._token_args(case)
-        if name is None or tokens.shape[1] < 2:
+        axis = context.item.config["token_axis"]
+        name, tokens = self._token_args(case, axis)
+        if name is None or tokens.shape[axis] < 2:
             return "no input with a token axis to test causality on"
-        j = tokens.shape[1] // 2
-        changed = tokens.copy()
+        j = tokens.shape[axis] // 2
+        changed = np.moveaxis(tokens.copy(), axis, 0)
         # a fresh token, not a shift: LayerNorm would cancel adding a constant to every feature
-        changed[:, j] = (changed[:, j] + 1) if changed.dtype.kind in "iu" else \
-            np.random.default_rng(1).standard_normal(changed[:, j].shape)
+        changed[j] = (changed[j] + 1) if changed.dtype.kind in "iu" else \
+            np.random.default_rng(1).standard_normal(changed[j].shape)
         before, problem = self._forward(context, handle, case.args)
-        after, problem2 = self._forward(context, handle, {**case.args, name: changed})
+        after, problem2 = self._forward(context, handle, {**case.args, name: np.moveaxis(changed, 0, axis)})
         if problem or problem2:
             return problem or problem2
-        same = np.allclose(np.asarray(before)[:, :j], np.asarray(after)[:, :j], rtol=1e-5, atol=1e-6)
+        earlier = np.take(np.asarray(before), range(j), axis=axis), np.take(np.asarray(after), range(j), axis=axis)
+        same = np.allclose(*earlier, rtol=1e-5, atol=1e-6)
         return None if same else f"changing token {j} changed outputs before it: the model sees the future"
 
     def _permutation_equivariant(self, context, handle, case) -> str | None:
-        name, tokens = self._token_args(case)
+        axis = context.item.config["token_axis"]
+        name, tokens = self._token_args(case, axis)
         if name is None:
             return "no input with a token axis to permute"
-        order = np.random.default_rng(0).permutation(tokens.shape[1])
+        order = np.random.default_rng(0).permutation(tokens.shape[axis])
         before, problem = self._forward(context, handle, case.args)
-        after, problem2 = self._forward(context, handle, {**case.args, name: tokens[:, order]})
+        after, problem2 = self._forward(context, handle, {**case.args, name: np.take(tokens, order, axis=axis)})
         if problem or problem2:
             return problem or problem2
-        same = np.allclose(np.asarray(before)[:, order], np.asarray(after), rtol=1e-4, atol=1e-5)
+        same = np.allclose(np.take(np.asarray(before), order, axis=axis), np.asarray(after), rtol=1e-4, atol=1e-5)
         return None if same else "permuting the tokens does not just permute the output"
 
     def _gradients_reach_all(self, context, handle, case) -> str | None:

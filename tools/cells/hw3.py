@@ -1,16 +1,4 @@
-"""Write rubrics/hw3/{solution,template}/P1_RNN_LSTM.ipynb and rubrics/hw3-p2/{solution,template}/P2_SimpleGPT.ipynb.
-
-The template is the solution with every region between ``### START CODE HERE ###`` and
-``### END CODE HERE ###`` replaced by ``None`` assignments, so the two can never drift apart.
-Run: python tools/build_hw3_notebooks.py
-"""
-import re
-from pathlib import Path
-
-import nbformat
-
-RUBRICS = Path(__file__).resolve().parents[1] / "rubrics"
-ROOT = RUBRICS / "hw3"
+"""hw3 P1 (RNN/LSTM) and P2 (SimpleGPT): the solution notebooks' cells."""
 
 INTRO = """# HW3 — Practical P1: RNN and LSTM from scratch
 
@@ -227,23 +215,6 @@ for epoch in range(3):
 print("done")'''),
 ]
 
-SOLVED = re.compile(r"(?P<indent>[ \t]*)### START CODE HERE ###\n(?P<body>.*?)(?P=indent)### END CODE HERE ###", re.S)
-
-
-def blank(source: str) -> str:
-    def replace(match):
-        indent = match["indent"]
-        names = []
-        for line in match["body"].splitlines():
-            if line.startswith(indent) and not line[len(indent):].startswith((" ", "\t", "for ", "#")):
-                target = line.strip().split("=")[0].strip() if "=" in line and "==" not in line.split("=")[0] else ""
-                if target.isidentifier() and target not in names:
-                    names.append(target)
-        body = "".join(f"{indent}{name} = None\n" for name in names)
-        return f"{indent}### START CODE HERE ###\n{body}{indent}### END CODE HERE ###"
-    return SOLVED.sub(replace, source)
-
-
 P2_INTRO = """# HW3 — Practical P2: SimpleGPT from scratch
 
 Write the pieces of a small GPT as `nn.Module` classes.  Keep the attribute names of the template
@@ -318,23 +289,4 @@ P2_CELLS = [
     ("code", "# training runs here; the grader runs only the definitions above\nprint('training')"),
 ]
 
-
-def notebook(solved: bool, cells=None) -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    for kind, source in cells or CELLS:
-        if kind == "markdown":
-            nb.cells.append(nbformat.v4.new_markdown_cell(source))
-        else:
-            nb.cells.append(nbformat.v4.new_code_cell(source if solved else blank(source)))
-    for index, cell in enumerate(nb.cells):
-        cell["id"] = f"p1-{index:02d}"
-    return nb
-
-
-if __name__ == "__main__":
-    for folder, name, cells in ((ROOT, "P1_RNN_LSTM.ipynb", CELLS), (RUBRICS / "hw3-p2", "P2_SimpleGPT.ipynb", P2_CELLS)):
-        for solved, sub in ((True, "solution"), (False, "template")):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
-            nbformat.write(notebook(solved, cells), folder / sub / name)
-        print("wrote", folder / "solution" / name, folder / "template" / name)
+NOTEBOOKS = [("hw3", "P1_RNN_LSTM.ipynb", CELLS), ("hw3-p2", "P2_SimpleGPT.ipynb", P2_CELLS)]
