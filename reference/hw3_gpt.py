@@ -42,9 +42,18 @@ def _layer_norm(p: dict, prefix: str, x: Tensor) -> Tensor:
     return torch.nn.functional.layer_norm(x, x.shape[-1:], p[prefix + "weight"], p[prefix + "bias"], 1e-5)
 
 
-def block(p: dict, x: Tensor) -> Tensor:
-    x = x + multi_head(p, _layer_norm(p, "ln1.", x), "sa.")
-    return x + feed_forward(p, _layer_norm(p, "ln2.", x), "ffwd.")
+def block(p: dict, x: Tensor, prefix: str = "") -> Tensor:
+    x = x + multi_head(p, _layer_norm(p, prefix + "ln1.", x), prefix + "sa.")
+    return x + feed_forward(p, _layer_norm(p, prefix + "ln2.", x), prefix + "ffwd.")
+
+
+def language_model(p: dict, idx: Tensor) -> Tensor:
+    """Token ids (B, T) → logits (B, T, vocab): token + position embeddings, the blocks, ``ln_f``,
+    ``lm_head``."""
+    x = p["token_embedding_table.weight"][idx] + p["position_embedding_table.weight"][: idx.shape[1]]
+    for i in range(len({name.split(".")[1] for name in p if name.startswith("blocks.")})):
+        x = block(p, x, f"blocks.{i}.")
+    return _linear(p, "lm_head.", _layer_norm(p, "ln_f.", x))
 
 
 # --- parameter shapes, by the template's names ------------------------------------------------------
@@ -67,10 +76,23 @@ def feed_forward_parameters(n_embd: int, prefix: str = "") -> dict:
             prefix + "net.2.weight": (n_embd, 4 * n_embd), prefix + "net.2.bias": (n_embd,)}
 
 
-def block_parameters(n_embd: int, n_head: int, block_size: int = 0) -> dict:
-    return {**multi_head_parameters(n_embd, n_head, n_embd // n_head, prefix="sa."),
-            **feed_forward_parameters(n_embd, prefix="ffwd."),
-            "ln1.weight": (n_embd,), "ln1.bias": (n_embd,), "ln2.weight": (n_embd,), "ln2.bias": (n_embd,)}
+def block_parameters(n_embd: int, n_head: int, block_size: int = 0, prefix: str = "") -> dict:
+    return {**multi_head_parameters(n_embd, n_head, n_embd // n_head, prefix=prefix + "sa."),
+            **feed_forward_parameters(n_embd, prefix=prefix + "ffwd."),
+            **{f"{prefix}{norm}.{k}": (n_embd,) for norm in ("ln1", "ln2") for k in ("weight", "bias")}}
+
+
+def language_model_parameters(vocab_size: int, n_embd: int, n_head: int, n_layer: int, block_size: int) -> dict:
+    shapes = {"token_embedding_table.weight": (vocab_size, n_embd), "position_embedding_table.weight": (block_size, n_embd)}
+    for i in range(n_layer):
+        shapes.update(block_parameters(n_embd, n_head, prefix=f"blocks.{i}."))
+    shapes.update({"ln_f.weight": (n_embd,), "ln_f.bias": (n_embd,), "lm_head.weight": (vocab_size, n_embd),
+                   "lm_head.bias": (vocab_size,)})
+    return shapes
+
+
+def token_ids(rng, B: int, T: int, vocab_size: int = 20) -> dict:
+    return {"idx": rng.integers(0, vocab_size, size=(B, T))}
 
 
 def embedded_tokens(rng, B: int, T: int, n_embd: int = 16) -> dict:

@@ -84,3 +84,25 @@ def test_the_head_is_causal():
 def test_embedded_tokens_are_seeded():
     a = G.embedded_tokens(np.random.default_rng(1), 2, 3)["x"]
     assert a.shape == (2, 3, 16) and np.array_equal(a, G.embedded_tokens(np.random.default_rng(1), 2, 3)["x"])
+
+
+class GPTLanguageModel(nn.Module):
+    def __init__(self, vocab_size, n_embd, n_head, n_layer, block_size):
+        super().__init__()
+        self.token_embedding_table = nn.Embedding(vocab_size, n_embd)
+        self.position_embedding_table = nn.Embedding(block_size, n_embd)
+        self.blocks = nn.Sequential(*[Block(n_embd, n_head, block_size) for _ in range(n_layer)])
+        self.ln_f = nn.LayerNorm(n_embd)
+        self.lm_head = nn.Linear(n_embd, vocab_size)
+
+    def forward(self, idx):
+        x = self.token_embedding_table(idx) + self.position_embedding_table(torch.arange(idx.shape[1]))
+        return self.lm_head(self.ln_f(self.blocks(x)))
+
+
+def test_the_language_model_equals_the_template_model():
+    module = GPTLanguageModel(20, 16, 4, 2, 8).double().eval()
+    params = params_of(module)
+    assert {k: tuple(v.shape) for k, v in params.items()} == G.language_model_parameters(20, 16, 4, 2, 8)
+    idx = torch.from_numpy(G.token_ids(np.random.default_rng(2), 3, 7)["idx"])
+    torch.testing.assert_close(G.language_model(params, idx), module(idx))

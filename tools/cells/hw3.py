@@ -268,7 +268,10 @@ P2_CELLS = [
                                  nn.Dropout(dropout))
 
     def forward(self, x):
-        return self.net(x)'''),
+        ### START CODE HERE ###
+        out = self.net(x)
+        ### END CODE HERE ###
+        return out'''),
     ("code", '''class Block(nn.Module):
     """Pre-norm transformer block: communication, then computation."""
 
@@ -285,6 +288,35 @@ P2_CELLS = [
         x = x + self.ffwd(self.ln2(x))
         ### END CODE HERE ###
         return x'''),
+    ("code", '''class GPTLanguageModel(nn.Module):
+    def __init__(self, vocab_size, n_embd, n_head, n_layer, block_size, dropout=0.0):
+        super().__init__()
+        self.block_size = block_size
+        self.token_embedding_table = nn.Embedding(vocab_size, n_embd)
+        self.position_embedding_table = nn.Embedding(block_size, n_embd)
+        self.blocks = nn.Sequential(*[Block(n_embd, n_head, block_size, dropout) for _ in range(n_layer)])
+        self.ln_f = nn.LayerNorm(n_embd)
+        self.lm_head = nn.Linear(n_embd, vocab_size)
+
+    def forward(self, idx, targets=None):
+        """idx (B, T) token ids -> (logits (B, T, vocab_size), loss or None)."""
+        B, T = idx.shape
+        ### START CODE HERE ###
+        x = self.token_embedding_table(idx) + self.position_embedding_table(torch.arange(T, device=idx.device))
+        x = self.blocks(x)
+        logits = self.lm_head(self.ln_f(x))
+        ### END CODE HERE ###
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.view(B * T, -1), targets.view(B * T))
+        return logits, loss
+
+    def generate(self, idx, max_new_tokens):
+        for _ in range(max_new_tokens):
+            logits, _ = self(idx[:, -self.block_size:])
+            probs = F.softmax(logits[:, -1, :], dim=-1)
+            idx = torch.cat((idx, torch.multinomial(probs, num_samples=1)), dim=1)
+        return idx'''),
     ("markdown", "## Train\n\nTrain your model on the text of the assignment and generate a sample (graded by a TA)."),
     ("code", "# training runs here; the grader runs only the definitions above\nprint('training')"),
 ]
