@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from . import rubric as rubric_module
@@ -71,6 +72,8 @@ def main() -> None:
     \b
     grade SUBMISSION.zip [--rubric hw3]     grade one student's zip
     grade validate RUBRIC                   check a rubric file
+    grade batch DIR -r hw3 -j 2             a whole class, in parallel, resumable, into a gradebook
+    grade stats RESULTS                     pass rates, score distribution, slowest submissions
     grade selftest RUBRIC                   grade the rubric's own solution (must be full marks)
     grade template RUBRIC                   a blank answers file with every theory question
     grade manual REPORT.json --set ID=PTS   record the points of items a TA grades by hand
@@ -121,6 +124,99 @@ def _emit(report: Report, output_format: str, out_dir: Path | None) -> None:
         click.echo(text)
     else:
         terminal.render(report)
+
+
+@main.command("batch")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--rubric", "-r", "rubric_spec", required=True, help="Bundled rubric id or path to a rubric.toml.")
+@click.option("--out", "-o", "results", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
+              show_default=True, help="Reports, gradebook.csv and the course's gradebook.sqlite.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Submissions graded at once.")
+@click.option("--times", "times_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The platform's CSV of file name, submission time (else the zip entries' times are used).")
+@click.option("--dask", "dask_address", metavar="ADDRESS", help="Grade on an existing Dask cluster (scheduler address).")
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The TA's data folder (held-out labels for metric items).")
+@click.option("--sandbox", "sandbox_mode", type=click.Choice(["auto", "off", "require"]), default="auto")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def batch_command(source: Path, rubric_spec: str, results: Path, jobs: int, times_csv: Path | None,
+                  dask_address: str | None, data_dir: Path | None, sandbox_mode: str, quiet: bool) -> None:
+    """Grade a class: SOURCE is a folder of zips or one zip of zips. Resumable: run it again to go on."""
+    from .batch import inbox
+    from .batch.run import Batch
+
+    _load_rubric(rubric_spec)
+    try:
+        times = inbox.read_times(times_csv) if times_csv else None
+        batch = Batch(rubric_spec, results, GradingOptions(sandbox=sandbox_mode, data_dir=data_dir), jobs,
+                      dask_address, times)
+        console = Console(stderr=True)
+        with _progress(console, quiet) as (progress, task):
+            def report_progress(name: str, done: int, total: int, failed: int) -> None:
+                progress.update(task, completed=done, total=total, failures=failed, last=name)
+            summary = batch.run(source, report_progress)
+    except inbox.InboxError as exc:
+        raise click.exceptions.Exit(_fail(str(exc), EXIT_UNREADABLE))
+    for problem in summary.problems:
+        console.print(terminal.inert(f"problem: {problem}"), style="yellow")
+    console.print(f"{summary.total} students: {summary.graded} graded, {summary.reused} from the cache, "
+                  f"{summary.failed} unreadable or failed, in {summary.seconds:.1f} s — {results / 'gradebook.csv'}")
+
+
+def _progress(console: Console, quiet: bool):
+    from contextlib import contextmanager
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+
+    class Rate(ProgressColumn):
+        def render(self, task):
+            return Text(f"{task.speed * 60:.1f}/min" if task.speed else "–/min")
+
+    @contextmanager
+    def bar():
+        progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), Rate(),
+                            TextColumn("[cyan]{task.fields[failures]} failed"), TimeRemainingColumn(),
+                            TextColumn("{task.fields[last]}", markup=False), console=console, disable=quiet)
+        with progress:
+            yield progress, progress.add_task("grading", total=None, failures=0, last="")
+    return bar()
+
+
+@main.command("stats")
+@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--rubric", "-r", "rubric_id", help="Only this assignment (default: every one in the gradebook).")
+def stats_command(results: Path, rubric_id: str | None) -> None:
+    """Per-item pass rates, the score distribution and the slowest submissions of a graded class."""
+    from .batch.gradebook import Gradebook
+    from .batch.stats import class_stats
+
+    database = results / "gradebook.sqlite"
+    if not database.is_file():
+        raise click.exceptions.Exit(_fail(f"{results}: no gradebook.sqlite here (run grade batch first)"))
+    console = Console()
+    with Gradebook(database) as book:
+        for rubric in [rubric_id] if rubric_id else book.rubric_ids():
+            _render_stats(console, class_stats(rubric, book.reports(rubric)))
+
+
+def _render_stats(console: Console, stats) -> None:
+    console.print(terminal.inert(stats.rubric_id), f"{stats.students} students, {stats.failed_submissions} unreadable, "
+                  f"mean {stats.mean_percent:.1f} % of the automatic points")
+    table = Table("item", "kind", "points", "passed", "partial", "errors", "mean")
+    for item in stats.items:
+        name = terminal.inert(item.id)
+        if item.id in stats.suspicious:
+            name.append(" (nobody passed: check the rubric)", style="red")
+        table.add_row(name, item.kind, f"{item.points:g}", str(item.passed), str(item.partial),
+                      str(item.errors), f"{100 * item.mean_fraction:.0f} %")
+    console.print(table)
+    peak = max(stats.histogram) or 1
+    for tenth, count in enumerate(stats.histogram):
+        console.print(f"{tenth * 10:>3}–{tenth * 10 + 10:<3}% {'█' * round(30 * count / peak):<30} {count}")
+    if stats.slowest:
+        console.print(Text("slowest: ") + Text(", ").join(terminal.inert(f"{name} {seconds:.1f} s")
+                                                          for name, seconds in stats.slowest))
 
 
 @main.command("validate")

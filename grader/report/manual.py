@@ -30,7 +30,7 @@ def apply(report: dict, item_id: str, points: float, comment: str = "", override
         item["feedback"] = comment
     item.setdefault("details", {})["manual"] = {"pending": False, "points": points, "comment": comment,
                                                 "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    _retotal(report)
+    retotal(report)
 
 
 def apply_csv(report: dict, path: Path, override: bool = False) -> int:
@@ -49,7 +49,7 @@ def apply_csv(report: dict, path: Path, override: bool = False) -> int:
     return applied
 
 
-def _retotal(report: dict) -> None:
+def retotal(report: dict) -> None:
     items = report["items"]
     report["total"] = {"score": round(sum(i["score"] for i in items), 6), "max": sum(i["points"] for i in items),
                        "manual_pending": sum(i["points"] for i in items if i["status"] == "manual")}

@@ -1,0 +1,140 @@
+"""The submissions of a class: a folder of zips, or one zip of zips as a learning platform exports it;
+who each belongs to, when it was submitted, and which one counts (a student's latest)."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import shutil
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+
+from ..report.model import Student
+from ..rubric import Rubric
+from ..submission import identify
+
+MAX_INNER_ZIP_BYTES = 512 * 2**20
+MAX_INNER_ZIPS = 5000
+
+
+class InboxError(Exception):
+    pass
+
+
+@dataclass
+class Entry:
+    path: Path
+    student_key: str              # the student id, or the file name when it names no student
+    student: Student
+    submitted_at: datetime | None
+    time_source: str              # "platform CSV" | "zip entries" | "unknown"
+    superseded: list[str] = field(default_factory=list)  # the same student's earlier files
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        with open(self.path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+
+def read_times(path: Path) -> dict[str, datetime]:
+    """A platform's export of ``file name, timestamp`` rows (ISO 8601; a header row is allowed)."""
+    times = {}
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        for number, row in enumerate(csv.reader(handle), start=1):
+            if len(row) < 2 or not row[0].strip():
+                continue
+            try:
+                times[PurePosixPath(row[0].strip()).name] = datetime.fromisoformat(row[1].strip())
+            except ValueError:
+                if number == 1:
+                    continue  # the header
+                raise InboxError(f"{path.name}, line {number}: '{row[1]}' is not an ISO date and time") from None
+    return times
+
+
+def unpack_class_zip(archive_path: Path, folder: Path) -> list[Path]:
+    """The zips inside a platform's export, copied out under safe, unique names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    try:
+        with zipfile.ZipFile(archive_path) as archive:
+            inner = [info for info in archive.infolist() if info.filename.lower().endswith(".zip") and not info.is_dir()]
+            if len(inner) > MAX_INNER_ZIPS:
+                raise InboxError(f"{archive_path.name} holds {len(inner)} zips; at most {MAX_INNER_ZIPS} are read")
+            for info in inner:
+                if info.file_size > MAX_INNER_ZIP_BYTES:
+                    raise InboxError(f"{archive_path.name}: {info.filename} is larger than {MAX_INNER_ZIP_BYTES >> 20} MiB")
+                name = re.sub(r"[^\w.\-]", "_", PurePosixPath(info.filename.replace("\\", "/")).name)
+                target = folder / name
+                if target in written:  # two folders with the same file name: keep both
+                    target = folder / f"{len(written)}_{name}"
+                with archive.open(info) as source, open(target, "wb") as sink:
+                    shutil.copyfileobj(_capped(source, MAX_INNER_ZIP_BYTES), sink)
+                written.append(target)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InboxError(f"{archive_path.name} cannot be read as a zip of submissions: {exc}") from None
+    return written
+
+
+class _capped:
+    """A reader that refuses to yield more than ``limit`` bytes, whatever the entry's header claims."""
+
+    def __init__(self, source, limit: int):
+        self.source, self.left = source, limit
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.source.read(1 << 20 if size < 0 else size)
+        self.left -= len(data)
+        if self.left < 0:
+            raise InboxError("an inner zip is larger than its declared size allows")
+        return data
+
+
+def _zip_time(path: Path) -> datetime | None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            stamps = [datetime(*info.date_time) for info in archive.infolist() if not info.is_dir()]
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    return max(stamps) if stamps else None
+
+
+def collect(source: Path, rubric: Rubric, unpack_to: Path, times: dict[str, datetime] | None = None) -> list[Entry]:
+    """Every student's counted submission (the latest), with the others listed on it."""
+    if source.is_dir():
+        zips = sorted(p for p in source.rglob("*.zip") if p.is_file() and unpack_to not in p.parents)
+    elif zipfile.is_zipfile(source):
+        zips = unpack_class_zip(source, unpack_to)
+    else:
+        raise InboxError(f"{source}: neither a folder of submissions nor a zip of them")
+    by_student: dict[str, list[Entry]] = {}
+    for path in zips:
+        student, _ = identify(path.name, rubric.submission_pattern)
+        key = student.student_id or path.stem
+        if times and path.name in times:
+            when, origin = times[path.name], "platform CSV"
+        else:
+            when = _zip_time(path)
+            origin = "zip entries" if when else "unknown"
+        by_student.setdefault(key, []).append(Entry(path, key, student, when, origin))
+    counted = []
+    for key, entries in sorted(by_student.items()):
+        entries.sort(key=lambda e: (_comparable(e.submitted_at), e.name))
+        latest = entries[-1]
+        latest.superseded = [e.name for e in entries[:-1]]
+        counted.append(latest)
+    return counted
+
+
+def _comparable(when: datetime | None) -> tuple:
+    if when is None:
+        return (0, "")
+    return (1, (when if when.tzinfo is None else when.astimezone(timezone.utc).replace(tzinfo=None)).isoformat())

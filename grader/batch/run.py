@@ -1,0 +1,230 @@
+"""``grade batch``: every student's latest submission graded in parallel, each report written the
+moment it is graded, the gradebook rebuilt from the database at the end.
+
+Resumable by construction: a report enters the database (keyed by the submission's bytes, the rubric's
+executed parts and the grader's code) in one transaction as soon as it is graded, so a run killed at
+any point — even with SIGKILL — and started again grades only what is not there yet.  Workers are
+forked from a server that has imported torch and the references once, and die with it.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import csv
+import ctypes
+import hashlib
+import io
+import json
+import multiprocessing
+import signal
+import tempfile
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .. import late as late_policy
+from ..grading import GradingOptions, grade
+from ..report import json_format
+from ..rubric import Rubric, load
+from . import cache
+from .gradebook import Gradebook
+from .inbox import Entry, collect
+
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class BatchSummary:
+    total: int = 0
+    graded: int = 0        # run now
+    reused: int = 0        # from the cache: an earlier run, or a points-only change
+    failed: int = 0        # the submission could not be read, or grading itself failed
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+
+def options_digest(options: GradingOptions) -> str:
+    relevant = {"limits": options.limit_overrides, "sandbox": options.sandbox,
+                "data": str(options.data_dir.resolve()) if options.data_dir else None}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _die_with_parent() -> None:
+    """A worker whose coordinator is killed exits too, instead of grading for nobody."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def grade_bytes(name: str, data: bytes, rubric_spec: str, options: GradingOptions) -> dict:
+    """Grade one submission given as bytes (so a remote Dask worker needs no shared disk)."""
+    with tempfile.TemporaryDirectory(prefix="dlgrade-batch-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        return grade(path, load(rubric_spec), options).to_dict()
+
+
+def grade_path(path: str, rubric_spec: str, options: GradingOptions) -> dict:
+    return grade(Path(path), load(rubric_spec), options).to_dict()
+
+
+def _error_report(rubric: Rubric, entry: Entry, message: str) -> dict:
+    """What a submission whose grading itself failed gets: every item an error, nothing lost."""
+    report = {"assignment": {"id": rubric.id, "title": rubric.title}, "student": asdict(entry.student),
+              "submission": {"file": entry.name, "sha256": None, "size_bytes": None},
+              "items": [{"id": i.id, "title": i.title, "kind": i.kind, "visibility": i.visibility, "points": i.points,
+                         "score": 0.0, "status": "error", "feedback": f"grading failed: {message}",
+                         "notebook": i.notebook, "details": {}, "duration_s": 0.0} for i in rubric.items],
+              "error": f"grading failed: {message}", "warnings": [], "notebooks": [], "duration_s": 0.0}
+    report["total"] = {"score": 0.0, "max": rubric.max_points,
+                       "manual_pending": sum(i.points for i in rubric.items if i.kind == "manual")}
+    return report
+
+
+class Batch:
+    def __init__(self, rubric_spec: str, results: Path, options: GradingOptions, jobs: int = 1,
+                 dask_address: str | None = None, times: dict | None = None):
+        self.rubric_spec = rubric_spec
+        self.rubric = load(rubric_spec)
+        self.results, self.options, self.jobs = results, options, max(1, jobs)
+        self.dask_address, self.times = dask_address, times or {}
+        self.options_digest = options_digest(options)
+
+    def run(self, source: Path, on_progress: Callable[[str, int, int, int], None] | None = None) -> BatchSummary:
+        clock = time.monotonic()
+        summary = BatchSummary()
+        entries = collect(source, self.rubric, self.results / "inbox", self.times)
+        summary.total = len(entries)
+        with Gradebook(self.results / "gradebook.sqlite") as book:
+            book.record_submissions(self.rubric.id, entries)
+            todo = []
+            for entry in entries:
+                key = cache.grade_key(entry.sha256(), self.rubric, self.options_digest)
+                cached = book.cached(key)
+                if cached is None:
+                    todo.append((entry, key))
+                    continue
+                self._finish(book, entry, key, cached, "reused")
+                summary.reused += 1
+                summary.failed += bool(cached.get("error"))
+                self._progress(on_progress, entry, summary)
+            for entry, key, report in self._grade_all(todo):
+                self._finish(book, entry, key, report, "graded")
+                summary.graded += 1
+                summary.failed += bool(report.get("error"))
+                if report.get("error"):
+                    summary.problems.append(f"{entry.name}: {report['error']}")
+                self._progress(on_progress, entry, summary)
+            write_gradebook_csv(self.results / "gradebook.csv", self.rubric, book)
+        summary.seconds = round(time.monotonic() - clock, 3)
+        return summary
+
+    @staticmethod
+    def _progress(on_progress, entry: Entry, summary: BatchSummary) -> None:
+        if on_progress:
+            on_progress(entry.name, summary.graded + summary.reused, summary.total, summary.failed)
+
+    # --- grading ---------------------------------------------------------------------------------------
+
+    def _grade_all(self, todo: list[tuple[Entry, str]]):
+        """(entry, key, report) as each finishes; a grading that raises becomes an error report."""
+        if not todo:
+            return
+        if self.dask_address:
+            yield from self._grade_on_dask(todo)
+            return
+        if self.jobs == 1:
+            for entry, key in todo:
+                yield entry, key, self._guarded(lambda: grade(entry.path, self.rubric, self.options).to_dict(), entry)
+            return
+        # forkserver, not fork: this process has threads (the progress display); the server imports the
+        # grader (torch, the references) once and every worker is forked from it warm
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["grader.grading", "grader.batch.run"])
+        with concurrent.futures.ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_die_with_parent) as pool:
+            futures = {pool.submit(grade_path, str(entry.path), str(self.rubric.path), self.options): (entry, key)
+                       for entry, key in todo}
+            for future in concurrent.futures.as_completed(futures):
+                entry, key = futures[future]
+                yield entry, key, self._guarded(future.result, entry)
+
+    def _grade_on_dask(self, todo):
+        from distributed import Client, as_completed  # optional: pip install "dlgrade[dask]"
+
+        with Client(self.dask_address) as client:
+            rubric_spec = self.rubric_spec if "/" not in self.rubric_spec else str(self.rubric.path)
+            futures = {client.submit(grade_bytes, entry.name, entry.path.read_bytes(), rubric_spec, self.options,
+                                     pure=False): (entry, key) for entry, key in todo}
+            for future in as_completed(futures):
+                entry, key = futures[future]
+                yield entry, key, self._guarded(future.result, entry)
+
+    def _guarded(self, produce: Callable[[], dict], entry: Entry) -> dict:
+        try:
+            return produce()
+        except Exception as exc:  # a grader bug or a dead worker must not stop the class
+            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            return _error_report(self.rubric, entry, detail)
+
+    # --- one student's result ------------------------------------------------------------------------------
+
+    def _finish(self, book: Gradebook, entry: Entry, key: str, raw: dict, reason: str) -> None:
+        report = cache.rescore(raw, self.rubric)
+        previous = book.previous_report(self.rubric.id, entry.student_key)
+        report.setdefault("warnings", []).extend(cache.carry_manual_points(previous, report))
+        report["superseded"] = entry.superseded
+        report["submitted_at"] = entry.submitted_at.isoformat() if entry.submitted_at else None
+        report["time_source"] = entry.time_source
+        late_row = None
+        if self.rubric.late is not None:
+            policy = self.rubric.late
+            deadline = policy.deadline.isoformat()
+            used = book.late_days_used(entry.student_key, policy.budget, self.rubric.id, deadline)
+            charge = late_policy.charge(policy, entry.submitted_at, used)
+            report["late"] = {"deadline": deadline, "budget": policy.budget,
+                              "days_late": charge.days_late, "free_days_used": charge.free_days_used,
+                              "free_days_left": max(0, policy.free_days - used - charge.free_days_used),
+                              "penalty_percent": charge.penalty_percent, "refused": charge.refused,
+                              "final": charge.final(report["total"]["score"])}
+            late_row = (policy.budget, deadline, charge.days_late, charge.free_days_used)
+        json_format.write_atomic(self.results / "reports" / f"{_safe(entry.student_key)}.json",
+                                 json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        book.record(self.rubric.id, entry, key, raw, report, reason, late_row)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:120] or "submission"
+
+
+def write_gradebook_csv(path: Path, rubric: Rubric, book: Gradebook) -> None:
+    """One row per student, rebuilt from the database: the same rows however many runs it took."""
+    item_ids = [item.id for item in rubric.items]
+    header = ["student_key", "student_id", "first", "last", "file", "submitted_at", "time_source", "superseded",
+              *item_ids, "auto_total", "manual_pending", "max", "late_days", "free_days_used", "penalty_percent",
+              "final", "status"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for report in book.reports(rubric.id):
+        items = {item["id"]: item for item in report["items"]}
+        late, student, total = report.get("late", {}), report["student"], report["total"]
+        status = "error" if report.get("error") else "refused" if late.get("refused") else "graded"
+        writer.writerow([
+            _safe_key(report), student.get("student_id") or "", student.get("first") or "", student.get("last") or "",
+            report["submission"]["file"], report.get("submitted_at") or "", report.get("time_source") or "",
+            " ".join(report.get("superseded", [])),
+            *[f"{items[i]['score']:g}" if i in items else "" for i in item_ids],
+            f"{total['score'] - _manual_score(report):g}", f"{total['manual_pending']:g}", f"{total['max']:g}",
+            late.get("days_late", 0), late.get("free_days_used", 0), f"{late.get('penalty_percent', 0):g}",
+            f"{late.get('final', total['score']):g}", status])
+    json_format.write_atomic(path, buffer.getvalue())
+
+
+def _safe_key(report: dict) -> str:
+    return report["student"].get("student_id") or Path(report["submission"]["file"]).stem
+
+
+def _manual_score(report: dict) -> float:
+    return sum(item["score"] for item in report["items"] if item["kind"] == "manual")
