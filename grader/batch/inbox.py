@@ -117,7 +117,7 @@ def collect(source: Path, rubric: Rubric, unpack_to: Path, times: dict[str, date
         raise InboxError(f"{source}: neither a folder of submissions nor a zip of them")
     by_student: dict[str, list[Entry]] = {}
     for path in zips:
-        student, _ = identify(path.name, rubric.submission_pattern)
+        student = _identify(path.name, rubric)
         key = student.student_id or path.stem
         if times and path.name in times:
             when, origin = times[path.name], "platform CSV"
@@ -132,6 +132,17 @@ def collect(source: Path, rubric: Rubric, unpack_to: Path, times: dict[str, date
         latest.superseded = [e.name for e in entries[:-1]]
         counted.append(latest)
     return counted
+
+
+def _identify(name: str, rubric: Rubric) -> Student:
+    """As ``grade`` does, but also inside a longer name: a platform's '3_HW3_Ali_Rezaei_401.zip'."""
+    student, problem = identify(name, rubric.submission_pattern)
+    if problem and rubric.submission_pattern is not None:
+        found = rubric.submission_pattern.search(name)
+        if found:
+            groups = found.groupdict()
+            return Student(groups.get("first"), groups.get("last"), groups.get("student_id"))
+    return student
 
 
 def _comparable(when: datetime | None) -> tuple:

@@ -172,9 +172,12 @@ class Batch:
 
     def _finish(self, book: Gradebook, entry: Entry, key: str, raw: dict, reason: str) -> None:
         report = cache.rescore(raw, self.rubric)
-        previous = book.previous_report(self.rubric.id, entry.student_key)
+        report_path = self.results / "reports" / f"{_safe(entry.student_key)}.json"
+        previous = _read_report(report_path) or book.previous_report(self.rubric.id, entry.student_key)
         report.setdefault("warnings", []).extend(cache.carry_manual_points(previous, report))
         report["superseded"] = entry.superseded
+        if not any(report["student"].values()):  # a platform's prefixed file name, identified by the inbox
+            report["student"] = asdict(entry.student)
         report["submitted_at"] = entry.submitted_at.isoformat() if entry.submitted_at else None
         report["time_source"] = entry.time_source
         late_row = None
@@ -189,9 +192,17 @@ class Batch:
                               "penalty_percent": charge.penalty_percent, "refused": charge.refused,
                               "final": charge.final(report["total"]["score"])}
             late_row = (policy.budget, deadline, charge.days_late, charge.free_days_used)
-        json_format.write_atomic(self.results / "reports" / f"{_safe(entry.student_key)}.json",
-                                 json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        json_format.write_atomic(report_path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         book.record(self.rubric.id, entry, key, raw, report, reason, late_row)
+
+
+def _read_report(path: Path) -> dict | None:
+    """The report a TA may have edited with ``grade manual`` since the last run."""
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) else None
 
 
 def _safe(name: str) -> str:

@@ -1,0 +1,184 @@
+"""``grade batch`` and ``grade stats`` through the real CLI on a small class built from the examples:
+the latest submission counts, a broken zip loses nothing, SIGKILL and a rerun give the gradebook of an
+uninterrupted run, a points-only change re-scores from the cache, late days come out of one budget
+across assignments, and the Dask path grades the same class."""
+import csv
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+
+import pytest
+
+from helpers import EXAMPLES, REPO
+
+GRADE = [shutil.which("grade")] if shutil.which("grade") else [sys.executable, "-m", "grader"]
+SARA, ALI, MARYAM = (EXAMPLES / f"HW3_{n}.zip" for n in ("Sara_Ahmadi_401234567", "Ali_Rezaei_401234568",
+                                                           "Maryam_Hosseini_401234569"))
+
+
+def run_batch(source, results, *extra, check=True):
+    done = subprocess.run([*GRADE, "batch", str(source), "--rubric", extra[0] if extra else "hw3", "--out", str(results),
+                           "--quiet", *extra[1:]], capture_output=True, text=True, timeout=600)
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def gradebook(results):
+    with open(results / "gradebook.csv", newline="") as handle:
+        return {row["student_key"]: row for row in csv.DictReader(handle)}
+
+
+@pytest.fixture(scope="module")
+def klass(tmp_path_factory):
+    """Sara, Maryam, Ali twice (an early buggy upload and a later one) and a file that is not a zip."""
+    folder = tmp_path_factory.mktemp("class")
+    for path in (SARA, MARYAM):
+        shutil.copy(path, folder / path.name)
+    shutil.copy(SARA, folder / "1_HW3_Ali_Rezaei_401234568.zip")   # the platform's prefix; uploaded first
+    shutil.copy(ALI, folder / "2_HW3_Ali_Rezaei_401234568.zip")
+    (folder / "HW3_Broken_Upload_401234999.zip").write_bytes(b"this is not a zip")
+    times = folder.parent / f"{folder.name}-times.csv"
+    times.write_text("file,submitted\n1_HW3_Ali_Rezaei_401234568.zip,2025-11-20T10:00:00+03:30\n"
+                     "2_HW3_Ali_Rezaei_401234568.zip,2025-11-21T09:00:00+03:30\n"
+                     "HW3_Sara_Ahmadi_401234567.zip,2025-11-19T12:00:00+03:30\n"
+                     "HW3_Maryam_Hosseini_401234569.zip,2025-11-24T08:00:00+03:30\n")
+    return folder, times
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(klass, tmp_path_factory):
+    folder, times = klass
+    results = tmp_path_factory.mktemp("results")
+    done = run_batch(folder, results, "hw3", "--jobs", "2", "--times", str(times))
+    return results, done
+
+
+def test_the_class_is_graded_into_a_gradebook(uninterrupted):
+    results, done = uninterrupted
+    rows = gradebook(results)
+    assert set(rows) == {"401234567", "401234568", "401234569", "401234999"}
+    assert rows["401234567"]["final"] == "20" and rows["401234569"]["auto_total"] == "16"
+    ali = rows["401234568"]
+    assert ali["file"] == "2_HW3_Ali_Rezaei_401234568.zip" and ali["superseded"] == "1_HW3_Ali_Rezaei_401234568.zip"
+    assert ali["auto_total"] == "14.5" and ali["first"] == "Ali" and ali["time_source"] == "platform CSV"
+    assert rows["401234999"]["status"] == "error" and rows["401234999"]["final"] == "0"
+    assert "4 students: 4 graded" in " ".join(done.stderr.split()) and "1 unreadable" in done.stderr
+    report = json.loads((results / "reports" / "401234568.json").read_text())
+    assert report["items"][6]["id"] == "p1.lstm_cell_backward" and "dc_prev" in report["items"][6]["feedback"]
+
+
+def test_a_rerun_grades_nothing_again(uninterrupted, klass):
+    results, _ = uninterrupted
+    before = (results / "gradebook.csv").read_text()
+    folder, times = klass
+    started = time.monotonic()
+    done = run_batch(folder, results, "hw3", "--times", str(times))
+    assert "0 graded, 4 from the cache" in " ".join(done.stderr.split())
+    assert (results / "gradebook.csv").read_text() == before
+    assert time.monotonic() - started < 30
+
+
+def test_sigkill_in_the_middle_then_a_rerun_gives_the_same_gradebook(uninterrupted, klass, tmp_path):
+    folder, times = klass
+    results = tmp_path / "results"
+    command = [*GRADE, "batch", str(folder), "--rubric", "hw3", "--out", str(results), "--quiet", "--times", str(times)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any((results / "reports").glob("*.json")):
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    written = sorted(p.name for p in (results / "reports").glob("*.json"))
+    assert 1 <= len(written) < 4, written  # killed in the middle
+    assert not list((results / "reports").glob(".*.tmp"))  # no half-written report is left in sight
+    run_batch(folder, results, "hw3", "--times", str(times))
+    assert (results / "gradebook.csv").read_text() == (uninterrupted[0] / "gradebook.csv").read_text()
+    with sqlite3.connect(results / "gradebook.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM cache").fetchone()[0] == 4
+
+
+def copied_rubric(tmp_path, extra=""):
+    folder = tmp_path / "rubric"
+    shutil.copytree(REPO / "rubrics" / "hw3", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "rubric.toml").write_text((folder / "rubric.toml").read_text() + extra)
+    return folder / "rubric.toml"
+
+
+def test_a_points_only_change_rescores_from_the_cache_and_keeps_manual_points(uninterrupted, klass, tmp_path):
+    folder, times = klass
+    rubric = copied_rubric(tmp_path)
+    results = tmp_path / "results"
+    shutil.copytree(uninterrupted[0], results)
+    first = run_batch(folder, results, str(rubric), "--times", str(times))
+    assert "0 graded, 4 from the cache" in " ".join(first.stderr.split())  # a copy of the rubric is the same rubric
+    report = results / "reports" / "401234569.json"
+    subprocess.run([*GRADE, "manual", str(report), "--set", "p1.rnn_backward=1.5", "--override", "--comment", "seen"],
+                   check=True, capture_output=True, timeout=60)
+    rubric.write_text(rubric.read_text().replace("points = 3", "points = 6"))
+    started = time.monotonic()
+    done = run_batch(folder, results, str(rubric), "--times", str(times))
+    elapsed = time.monotonic() - started
+    assert "0 graded, 4 from the cache" in " ".join(done.stderr.split()), done.stderr
+    ali = gradebook(results)["401234568"]
+    assert ali["max"] == "32" and ali["p1.lstm_backward"] == "1"  # 0.5 of 3 becomes 1 of 6
+    maryam = json.loads(report.read_text())
+    kept = next(i for i in maryam["items"] if i["id"] == "p1.rnn_backward")
+    assert kept["score"] == 1.5 and kept["feedback"] == "seen" and gradebook(results)["401234569"]["p1.rnn_backward"] == "1.5"
+    assert elapsed < 30
+
+
+def test_late_days_come_from_one_budget_across_assignments(klass, tmp_path):
+    folder, times = klass
+    late = ('\n[late]\ndeadline = "2025-11-21T23:59:00+03:30"\nbudget = "practical"\nfree_days = 2\n'
+            'penalty_per_day = 10\nrefuse_after_days = 7\n')
+    first = copied_rubric(tmp_path / "a", late)
+    results = tmp_path / "results"
+    run_batch(folder, results, str(first), "--times", str(times))
+    maryam = gradebook(results)["401234569"]   # submitted 2025-11-24 08:00: 3 days late, 2 free
+    assert (maryam["late_days"], maryam["free_days_used"], maryam["penalty_percent"]) == ("3", "2", "10")
+    assert maryam["final"] == "14.4"
+    second = copied_rubric(tmp_path / "b", late.replace("2025-11-21", "2025-11-22").replace('id = "hw3"', 'id = "hw3"'))
+    second.write_text(second.read_text().replace('id = "hw3"', 'id = "hw3-again"', 1))
+    run_batch(folder, results, str(second), "--times", str(times))
+    again = json.loads((results / "reports" / "401234569.json").read_text())["late"]
+    assert again["days_late"] == 2 and again["free_days_used"] == 0 and again["penalty_percent"] == 20
+
+
+def test_stats_flags_an_item_nobody_passes(uninterrupted):
+    done = subprocess.run([*GRADE, "stats", str(uninterrupted[0])], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "hw3 4 students, 1 unreadable" in text and "nobody passed" not in text
+    assert "slowest:" in text
+
+
+def test_a_zip_of_zips_is_unpacked_safely(tmp_path):
+    export = tmp_path / "export.zip"
+    with zipfile.ZipFile(export, "w") as archive:
+        archive.write(SARA, "Sara Ahmadi_1_assignsubmission_file_/HW3_Sara_Ahmadi_401234567.zip")
+        archive.writestr("../../evil/HW3_Evil_Student_401234000.zip", b"not a zip")
+        archive.writestr("readme.txt", "ignored")
+    results = tmp_path / "results"
+    run_batch(export, results)
+    rows = gradebook(results)
+    assert rows["401234567"]["final"] == "20" and rows["401234000"]["status"] == "error"
+    assert not (tmp_path.parent / "evil").exists() and (results / "inbox" / "HW3_Evil_Student_401234000.zip").is_file()
+
+
+def test_the_dask_path_grades_on_a_local_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for path in (SARA, ALI):
+        shutil.copy(path, folder / path.name)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None, processes=True) as cluster:
+        run_batch(folder, tmp_path / "results", "hw3", "--dask", cluster.scheduler_address)
+    rows = gradebook(tmp_path / "results")
+    assert rows["401234567"]["final"] == "20" and rows["401234568"]["final"] == "14.5"
