@@ -139,9 +139,12 @@ def _emit(report: Report, output_format: str, out_dir: Path | None) -> None:
 @click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="The TA's data folder (held-out labels for metric items).")
 @click.option("--sandbox", "sandbox_mode", type=click.Choice(["auto", "off", "require"]), default="auto")
+@click.option("--call-timeout", type=click.FloatRange(min=0.1), help="Seconds per call of a student function.")
+@click.option("--cell-timeout", type=click.FloatRange(min=0.1), help="Seconds per notebook cell.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def batch_command(source: Path, rubric_spec: str, results: Path, jobs: int, times_csv: Path | None,
-                  dask_address: str | None, data_dir: Path | None, sandbox_mode: str, quiet: bool) -> None:
+                  dask_address: str | None, data_dir: Path | None, sandbox_mode: str, call_timeout: float | None,
+                  cell_timeout: float | None, quiet: bool) -> None:
     """Grade a class: SOURCE is a folder of zips or one zip of zips. Resumable: run it again to go on."""
     from .batch import inbox
     from .batch.run import Batch
@@ -149,8 +152,9 @@ def batch_command(source: Path, rubric_spec: str, results: Path, jobs: int, time
     _load_rubric(rubric_spec)
     try:
         times = inbox.read_times(times_csv) if times_csv else None
-        batch = Batch(rubric_spec, results, GradingOptions(sandbox=sandbox_mode, data_dir=data_dir), jobs,
-                      dask_address, times)
+        overrides = {"call_timeout_s": call_timeout, "cell_timeout_s": cell_timeout}
+        options = GradingOptions(limit_overrides=overrides, sandbox=sandbox_mode, data_dir=data_dir)
+        batch = Batch(rubric_spec, results, options, jobs, dask_address, times)
         console = Console(stderr=True)
         with _progress(console, quiet) as (progress, task):
             def report_progress(name: str, done: int, total: int, failed: int) -> None:
