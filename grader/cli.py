@@ -10,10 +10,12 @@ import json
 import sys
 import tempfile
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -168,23 +170,19 @@ def batch_command(source: Path, rubric_spec: str, results: Path, jobs: int, time
                   f"{summary.failed} unreadable or failed, in {summary.seconds:.1f} s — {results / 'gradebook.csv'}")
 
 
+class _Rate(ProgressColumn):
+    def render(self, task) -> Text:
+        return Text(f"{task.speed * 60:.1f}/min" if task.speed else "–/min")
+
+
+@contextmanager
 def _progress(console: Console, quiet: bool):
-    from contextlib import contextmanager
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
-
-    class Rate(ProgressColumn):
-        def render(self, task):
-            return Text(f"{task.speed * 60:.1f}/min" if task.speed else "–/min")
-
-    @contextmanager
-    def bar():
-        progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), Rate(),
-                            TextColumn("[cyan]{task.fields[failures]} failed"), TimeRemainingColumn(),
-                            TextColumn("{task.fields[last]}", markup=False), console=console, disable=quiet)
-        with progress:
-            yield progress, progress.add_task("grading", total=None, failures=0, last="")
-    return bar()
+    """A progress bar: done/total, rate, failures so far, time left, the last submission."""
+    progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), _Rate(),
+                        TextColumn("[cyan]{task.fields[failures]} failed"), TimeRemainingColumn(),
+                        TextColumn("{task.fields[last]}", markup=False), console=console, disable=quiet)
+    with progress:
+        yield progress, progress.add_task("grading", total=None, failures=0, last="")
 
 
 @main.command("stats")
