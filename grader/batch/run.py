@@ -9,6 +9,7 @@ forked from a server that has imported torch and the references once, and die wi
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import csv
 import ctypes
 import hashlib
@@ -58,16 +59,25 @@ def _die_with_parent() -> None:
         pass
 
 
+# Expected values depend only on the rubric and the seeds (keyed by the rubric's hash), so a worker
+# process computes them once for every submission it grades.
+_WORKER_EXPECTED: dict = {}
+
+
+def _warm(options: GradingOptions) -> GradingOptions:
+    return dataclasses.replace(options, expected_cache=_WORKER_EXPECTED)
+
+
 def grade_bytes(name: str, data: bytes, rubric_spec: str, options: GradingOptions) -> dict:
     """Grade one submission given as bytes (so a remote Dask worker needs no shared disk)."""
     with tempfile.TemporaryDirectory(prefix="dlgrade-batch-") as folder:
         path = Path(folder) / name
         path.write_bytes(data)
-        return grade(path, load(rubric_spec), options).to_dict()
+        return grade(path, load(rubric_spec), _warm(options)).to_dict()
 
 
 def grade_path(path: str, rubric_spec: str, options: GradingOptions) -> dict:
-    return grade(Path(path), load(rubric_spec), options).to_dict()
+    return grade(Path(path), load(rubric_spec), _warm(options)).to_dict()
 
 
 def _error_report(rubric: Rubric, entry: Entry, message: str) -> dict:
