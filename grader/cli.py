@@ -23,12 +23,13 @@ from . import __version__
 from . import rubric as rubric_module
 from .grading import GradingOptions, grade
 from .checks import kind_class, metric
-from .report import json_format, manual, terminal
+from .report import gradescope, html_page, json_format, junit, manual, markdown, terminal
 from .report.model import Report
 from .rubric import Rubric, RubricError
 
 EXIT_OK, EXIT_BELOW_THRESHOLD, EXIT_USAGE, EXIT_UNREADABLE = 0, 1, 2, 3
-FORMATS = ("terminal", "json")
+FORMATS = ("terminal", "json", "gradescope", "junit", "md", "html")
+FORMAT_FILES = {"gradescope": "results.json", "junit": "junit.xml", "md": "report.md", "html": "report.html"}
 
 
 class DefaultToGrade(click.Group):
@@ -86,9 +87,10 @@ def main() -> None:
 @click.argument("submission", type=click.Path(path_type=Path))
 @click.option("--rubric", "-r", "rubric_spec", help="Bundled rubric id (hw3) or path to a rubric.toml.")
 @click.option("--format", "-f", "output_format", type=click.Choice(FORMATS), default="terminal",
-              help="terminal: a table for people; json: the report on stdout.")
+              help="terminal: a table for people; json: the report; gradescope: results.json; junit: JUnit XML; "
+                   "md: a Markdown feedback page; html: one self-contained page.")
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Also write DIR/report.json.")
+              help="Also write DIR/report.json, and the chosen format's file (results.json, junit.xml, report.md, report.html).")
 @click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 when the score is below N percent.")
 @click.option("--call-timeout", type=click.FloatRange(min=0.1), help="Seconds per call of a student function.")
 @click.option("--cell-timeout", type=click.FloatRange(min=0.1), help="Seconds per notebook cell.")
@@ -119,13 +121,22 @@ def submission_command(submission: Path, rubric_spec: str | None, output_format:
 
 
 def _emit(report: Report, output_format: str, out_dir: Path | None) -> None:
-    text = json_format.render(report)
     if out_dir is not None:
-        json_format.write_atomic(out_dir / "report.json", text + "\n")
-    if output_format == "json":
-        click.echo(text)
-    else:
+        json_format.write_atomic(out_dir / "report.json", json_format.render(report) + "\n")
+        if output_format in FORMAT_FILES:
+            json_format.write_atomic(out_dir / FORMAT_FILES[output_format], rendered(report, output_format))
+    if output_format == "terminal":
         terminal.render(report)
+    else:
+        click.echo(rendered(report, output_format), nl=False)
+
+
+def rendered(report: Report, output_format: str) -> str:
+    """The report in one of the text formats; renderers read only the Report."""
+    renderers = {"json": json_format.render, "gradescope": gradescope.render, "junit": junit.render,
+                 "md": markdown.render, "html": html_page.render}
+    text = renderers[output_format](report)
+    return text if text.endswith("\n") else text + "\n"
 
 
 @main.command("batch")

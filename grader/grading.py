@@ -44,7 +44,8 @@ def grade(zip_path: Path, rubric: Rubric, options: GradingOptions | None = None)
     started, clock = datetime.now(timezone.utc), time.monotonic()
     limits = rubric.limits.merged(options.limit_overrides)
     student, name_warning = identify(zip_path.name, rubric.submission_pattern)
-    report = Report(assignment={"id": rubric.id, "title": rubric.title}, student=student,
+    report = Report(assignment={"id": rubric.id, "title": rubric.title, "hidden_until": rubric.hidden_until},
+                    student=student,
                     submission=SubmissionInfo(zip_path.name), items=[], total=totals([]), notebooks=[],
                     grader=GraderInfo(__version__, rubric.id, rubric.sha256), limits=limits.as_dict(),
                     warnings=[name_warning] if name_warning else [], started_at=started.isoformat(timespec="seconds"))

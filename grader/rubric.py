@@ -94,6 +94,7 @@ class Rubric:
     answers_match: tuple[str, ...] = ()  # file-name patterns of the theory answers file
     answers_solution: Path | None = None  # a fully correct answers file, for selftest
     detect: bool = True  # may `grade ZIP` pick this rubric from the file name alone?
+    hidden_until: str = "published"  # hidden items on Gradescope: shown once grades are published, or never
     late: "LatePolicy | None" = None  # the [late] table: deadline, free-day budget, penalty
     solution_files: tuple[Path, ...] = ()  # a correct submission's other files (a predictions CSV), for selftest
     raw: dict = field(repr=False, default_factory=dict)
@@ -172,13 +173,16 @@ def _build(path: Path, raw: dict, sha256: str) -> Rubric:
     solution_files = assignment.get("solution_files", [])
     if not isinstance(solution_files, list) or not all(isinstance(f, str) for f in solution_files):
         raise RubricError(path, "[assignment]", "solution_files", "must list files relative to the rubric")
+    hidden_until = assignment.get("hidden_until", "published")
+    if hidden_until not in ("published", "never"):
+        raise RubricError(path, "[assignment]", "hidden_until", "must be 'published' or 'never'")
     late_table = _table(path, raw, "late")
     try:
         late = late_policy.parse(late_table) if late_table else None
     except late_policy.LateError as exc:
         raise RubricError(path, "[late]", exc.field, str(exc)) from None
     rubric = Rubric(path=path, id=rubric_id, answers_match=tuple(answers_match), answers_solution=solution, detect=detect,
-                    late=late,
+                    late=late, hidden_until=hidden_until,
                     solution_files=tuple(_rubric_file(path, "[assignment]", "solution_files", f) for f in solution_files),
                     title=_string(path, "[assignment]", assignment, "title") or rubric_id,
                     submission_pattern=submission_pattern, limits=Limits().merged(limits_table),

@@ -2,26 +2,19 @@
 plain ``Text`` (never as markup) after control characters are removed."""
 from __future__ import annotations
 
-import re
-
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
 from .model import Report
+from .text import clean, points
 
-CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "bold red", "manual": "cyan",
          "skipped": "dim"}
 
 
 def inert(text: str | None, limit: int = 400) -> Text:
-    clean = CONTROL.sub("", text or "").replace("\n", " ")
-    return Text(clean if len(clean) <= limit else clean[: limit - 1] + "…")
-
-
-def _points(value: float) -> str:
-    return f"{value:g}"
+    return Text(clean((text or "").replace("\n", " "), limit))
 
 
 def build(report: Report) -> Group:
@@ -48,12 +41,12 @@ def build(report: Report) -> Group:
         label = Text(item.id)
         if item.visibility == "hidden":
             label.append(" (hidden)", style="dim")
-        table.add_row(label, f"{_points(item.score)}/{_points(item.points)}",
+        table.add_row(label, f"{points(item.score)}/{points(item.points)}",
                       Text(item.status, style=STYLE.get(item.status, "")), inert(item.feedback))
     parts.append(table)
     total = report.total
-    pending = f"  (+{_points(total.manual_pending)} pending manual grading)" if total.manual_pending else ""
-    parts.append(Text(f"Total: {_points(total.score)} / {_points(total.max)}  ({total.percent:.1f} %){pending}",
+    pending = f"  (+{points(total.manual_pending)} pending manual grading)" if total.manual_pending else ""
+    parts.append(Text(f"Total: {points(total.score)} / {points(total.max)}  ({total.percent:.1f} %){pending}",
                       style="bold"))
     return Group(*parts)
 

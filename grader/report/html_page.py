@@ -1,0 +1,77 @@
+"""One self-contained HTML page: totals, a table of items, each lost point expanded with its
+feedback and details.  No script, no external resource; readable on a phone; every text node gets
+``dir="auto"`` so Persian names and feedback run right to left while numbers and code stay left to
+right.  Everything is escaped with ``html.escape``."""
+from __future__ import annotations
+
+import html
+import json
+
+from .model import Report
+from .text import clean, points
+
+STYLE = """
+body{font:16px/1.5 system-ui,-apple-system,"Segoe UI","Vazirmatn",Tahoma,sans-serif;margin:0;padding:1rem;
+  color:#1d2330;background:#f6f7f9}
+main{max-width:60rem;margin:auto}
+h1{font-size:1.3rem;margin:.2rem 0}
+.total{font-size:1.6rem;font-weight:700;margin:.5rem 0}
+.bar{height:.6rem;background:#dde2ea;border-radius:.3rem;overflow:hidden}
+.bar span{display:block;height:100%;background:#2f9e58}
+table{border-collapse:collapse;width:100%;background:#fff;margin:1rem 0}
+th,td{padding:.45rem .6rem;border-bottom:1px solid #e3e6eb;text-align:start;vertical-align:top}
+td.points{white-space:nowrap;font-variant-numeric:tabular-nums}
+.passed{color:#1f7a43}.partial{color:#9a6700}.failed,.error{color:#b42318}.manual{color:#175cd3}
+details{background:#fff;border:1px solid #e3e6eb;border-radius:.4rem;padding:.5rem .8rem;margin:.5rem 0}
+summary{font-weight:600;cursor:pointer}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f1f3f6;padding:.5rem;border-radius:.3rem;direction:ltr;
+  text-align:left}
+.warning{background:#fff8e6;border-left:4px solid #f0b429;padding:.4rem .7rem;margin:.4rem 0}
+@media (max-width:40rem){th.feedback,td.feedback{display:none}body{padding:.6rem}}
+"""
+
+
+def _text(value: str | None, limit: int = 4000) -> str:
+    return html.escape(clean(value, limit), quote=True)
+
+
+def render(report: Report, lang: str = "en") -> str:
+    student, total = report.student, report.total
+    name = " ".join(p for p in (student.first, student.last) if p) or "unknown student"
+    automatic = total.max - total.manual_pending
+    share = 100 * total.score / automatic if automatic else 0.0
+    rows, failures = [], []
+    for item in report.items:
+        hidden = ' <small>(hidden)</small>' if item.visibility == "hidden" else ""
+        rows.append(f'<tr><td dir="auto"><code>{_text(item.id)}</code>{hidden}<br><span dir="auto">{_text(item.title)}</span></td>'
+                    f'<td class="points">{points(item.score)} / {points(item.points)}</td>'
+                    f'<td class="{_text(item.status)}">{_text(item.status)}</td>'
+                    f'<td class="feedback" dir="auto">{_text(item.feedback, 400)}</td></tr>')
+        if item.status not in ("passed", "manual"):
+            details = json.dumps(item.details, indent=1, ensure_ascii=False, default=str)
+            failures.append(f'<details open><summary dir="auto">{_text(item.id)} — {_text(item.title)} '
+                            f'({points(item.score)} / {points(item.points)})</summary>'
+                            f'<p dir="auto">{_text(item.feedback)}</p><pre>{_text(details, 6000)}</pre></details>')
+    warnings = [f'<div class="warning" dir="auto">{_text(w)}</div>' for w in report.warnings]
+    if report.error:
+        warnings.insert(0, f'<div class="warning" dir="auto">The submission could not be graded: {_text(report.error)}</div>')
+    pending = f" · {points(total.manual_pending)} points wait for a TA" if total.manual_pending else ""
+    title = _text(report.assignment.get("title") or report.assignment.get("id"))
+    return f"""<!doctype html>
+<html lang="{_text(lang)}">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>{title} — {_text(name)}</title><style>{STYLE}</style></head>
+<body><main>
+<h1 dir="auto">{title}</h1>
+<p><span id="student" dir="auto">{_text(name)}</span> <span dir="ltr">{_text(student.student_id or "")}</span>
+ · <code>{_text(report.submission.file)}</code></p>
+<p class="total" id="total">{points(total.score)} / {points(total.max)}</p>
+<div class="bar" aria-label="share of the automatic points"><span style="width:{share:.1f}%"></span></div>
+<p>{share:.1f} % of the automatic points{pending}</p>
+{''.join(warnings)}
+<table><thead><tr><th>item</th><th>points</th><th>status</th><th class="feedback">feedback</th></tr></thead>
+<tbody>{''.join(rows)}</tbody></table>
+{''.join(failures)}
+</main></body></html>
+"""

@@ -1,0 +1,53 @@
+"""A Markdown feedback page: to paste to a student or to post as a CI job summary.
+
+Everything that came from a student or from a student's code is escaped: HTML special characters
+become entities and Markdown's own characters are backslash-escaped, so nothing a student wrote can
+become a link, an image, a heading or raw HTML on the page; escape sequences are removed.
+"""
+from __future__ import annotations
+
+import html
+import re
+
+from .model import Report
+from .text import clean, points
+
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~!#])")
+ICON = {"passed": "✅", "partial": "🟡", "failed": "❌", "error": "⛔", "manual": "📝", "skipped": "⏭️"}
+
+
+def escape(text: str | None, limit: int = 4000) -> str:
+    """Inline-safe: one line, no HTML, no Markdown syntax."""
+    value = MARKDOWN_SPECIAL.sub(r"\\\1", clean(text, limit).replace("\n", " "))
+    return html.escape(value, quote=False)  # after the backslashes, so no entity is cut by one
+
+
+def render(report: Report) -> str:
+    student = report.student
+    name = " ".join(p for p in (student.first, student.last) if p) or "unknown student"
+    total = report.total
+    lines = [f"## {escape(report.assignment.get('title', report.assignment.get('id')))}", "",
+             f"**{escape(name)}** {escape(student.student_id or '')} · {escape(report.submission.file)}", "",
+             f"**Total: {points(total.score)} / {points(total.max)}** ({total.percent:.1f} %)"
+             + (f" — {points(total.manual_pending)} points wait for a TA" if total.manual_pending else ""), ""]
+    if report.error:
+        lines += [f"> ⛔ The submission could not be graded: {escape(report.error)}", ""]
+    lines += [f"> ⚠️ {escape(w)}" for w in report.warnings]
+    if report.warnings:
+        lines.append("")
+    lines += ["| item | points | status | feedback |", "| --- | ---: | --- | --- |"]
+    for item in report.items:
+        label = escape(item.id) + (" *(hidden)*" if item.visibility == "hidden" else "")
+        lines.append(f"| {label} | {points(item.score)}/{points(item.points)} | {ICON.get(item.status, '')} "
+                     f"{escape(item.status)} | {escape(item.feedback, 300)} |")
+    failing = [i for i in report.items if i.status not in ("passed", "manual")]
+    if failing:
+        lines += ["", "### What to fix", ""]
+        for item in failing:
+            lines += [f"<details><summary>{escape(item.id)} — {escape(item.title)}</summary>", "",
+                      escape(item.feedback), "", "</details>", ""]
+    public = [i for i in report.items if i.visibility == "public"]
+    if len(public) < len(report.items):
+        lines += ["", f"*{len(report.items) - len(public)} hidden item(s) are graded too; "
+                      "passing the public ones is not full marks.*"]
+    return "\n".join(lines).rstrip() + "\n"
