@@ -21,6 +21,7 @@ import tempfile
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
+from datetime import timezone
 from pathlib import Path
 from typing import Callable
 
@@ -193,7 +194,7 @@ class Batch:
         late_row = None
         if self.rubric.late is not None:
             policy = self.rubric.late
-            deadline = policy.deadline.isoformat()
+            deadline = policy.deadline.astimezone(timezone.utc).isoformat()  # comparable as text, in order
             used = book.late_days_used(entry.student_key, policy.budget, self.rubric.id, deadline)
             charge = late_policy.charge(policy, entry.submitted_at, used)
             report["late"] = {"deadline": deadline, "budget": policy.budget,
