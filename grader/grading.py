@@ -35,7 +35,7 @@ def _item_result(item: Item, verdict: Verdict, duration: float) -> ItemResult:
                       verdict.status, verdict.feedback, item.notebook, verdict.details, round(duration, 3))
 
 
-def _failed_items(items: list[Item], message: str) -> list[ItemResult]:
+def failed_items(items: list[Item], message: str) -> list[ItemResult]:
     return [_item_result(item, Verdict(0.0, "error", message), 0.0) for item in items]
 
 
@@ -53,7 +53,7 @@ def grade(zip_path: Path, rubric: Rubric, options: GradingOptions | None = None)
         submission = open_submission(zip_path)
     except SubmissionError as exc:
         report.error = str(exc)
-        report.items = _failed_items(rubric.items, f"the submission could not be read: {exc}")
+        report.items = failed_items(rubric.items, f"the submission could not be read: {exc}")
     else:
         report.submission = SubmissionInfo(zip_path.name, submission.sha256, submission.size_bytes)
         report.warnings += submission.warnings
@@ -119,7 +119,7 @@ def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, 
         listing = ", ".join(found[:10]) + (" …" if len(found) > 10 else "") if found else "no files"
         record.problem = (f"no notebook matching {' or '.join(notebook.match)} in the submission "
                           f"(found: {listing})")
-        return _failed_items(items, record.problem)
+        return failed_items(items, record.problem)
     if others:
         report.warnings.append(f"several files match notebook '{notebook.name}': graded {chosen}, "
                                f"ignored {', '.join(others)}")
@@ -135,10 +135,10 @@ def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, 
             return [_run_check(item, rubric, runner, options, answers, answers_problem, submission) for item in items]
     except NotebookUnreadable as exc:
         record.problem = str(exc)
-        return _failed_items(items, record.problem)
+        return failed_items(items, record.problem)
     except Exception as exc:  # the kernel could not start: this submission's items fail, the grader goes on
         record.problem = f"the notebook could not be executed: {type(exc).__name__}: {exc}"
-        return _failed_items(items, record.problem)
+        return failed_items(items, record.problem)
     finally:
         _record_execution(record, runner)
 

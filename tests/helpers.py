@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 import textwrap
 import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "submissions_example"
+# the installed command, as a user types it; the module when only the source is on the path
+GRADE = [shutil.which("grade")] if shutil.which("grade") else [sys.executable, "-m", "grader"]
 
 
 def notebook_text(*cells: str, markdown: tuple[str, ...] = ()) -> str:

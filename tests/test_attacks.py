@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import stat
 import subprocess
-import sys
 import textwrap
 import time
 import zipfile
@@ -25,10 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, notebook_text
+from helpers import GRADE, REPO, notebook_text
 
 HERE = Path(__file__).resolve().parent / "attacks"
-GRADE = [shutil.which("grade")] if shutil.which("grade") else [sys.executable, "-m", "grader"]
 HONEST = "import numpy as np\ndef double(x):\n    return 2 * x"
 CORRECT_TARGET = "def target(x):\n    return x + 1"
 MARKER = "dlgrade-attack-marker"

@@ -9,15 +9,13 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 import zipfile
 
 import pytest
 
-from helpers import EXAMPLES, REPO
+from helpers import EXAMPLES, GRADE, REPO
 
-GRADE = [shutil.which("grade")] if shutil.which("grade") else [sys.executable, "-m", "grader"]
 SARA, ALI, MARYAM = (EXAMPLES / f"HW3_{n}.zip" for n in ("Sara_Ahmadi_401234567", "Ali_Rezaei_401234568",
                                                            "Maryam_Hosseini_401234569"))
 

@@ -2,7 +2,6 @@
 Gradescope's run_autograder on a fake /autograder tree."""
 import json
 import os
-import shutil
 import subprocess
 import zipfile
 

@@ -4,7 +4,6 @@ hostile student text inert."""
 import json
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -12,9 +11,8 @@ import pytest
 from grader.report import gradescope, html_page, junit, markdown
 from grader.report.model import GraderInfo, ItemResult, Report, Student, SubmissionInfo, totals
 
-from helpers import EXAMPLES
+from helpers import EXAMPLES, GRADE
 
-GRADE = [shutil.which("grade")] if shutil.which("grade") else [sys.executable, "-m", "grader"]
 ALI = EXAMPLES / "HW3_Ali_Rezaei_401234568.zip"
 HOSTILE = "\x1b[2J\x1b[32mALL PASSED\x1b[0m\r<script>alert(1)</script> ![x](http://evil/x.png) [click](http://evil) | # \ud800"
 

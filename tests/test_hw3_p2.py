@@ -1,14 +1,11 @@
 """The bundled hw3 P2 rubric through the real CLI: the solution earns every automatic point, a head
 that sees the future and a block built on nn.MultiheadAttention lose exactly their items."""
 import json
-import shutil
 import subprocess
-import sys
 import zipfile
 
-from helpers import REPO
+from helpers import GRADE, REPO
 
-GRADE = [shutil.which("grade")] if shutil.which("grade") else [sys.executable, "-m", "grader"]
 SOLUTION = REPO / "rubrics" / "hw3-p2" / "solution" / "P2_SimpleGPT.ipynb"
 
 

@@ -1,9 +1,7 @@
 """``metric``: a metric recomputed from the student's predictions against the TA's labels; every
 problem with the predictions is an error that names it."""
 import json
-import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -12,9 +10,8 @@ from grader import rubric as rubric_module
 from grader.grading import GradingOptions, grade
 from reference.metrics import matthews_corrcoef
 
-from helpers import write_zip
+from helpers import GRADE, write_zip
 
-GRADE = [shutil.which("grade")] if shutil.which("grade") else [sys.executable, "-m", "grader"]
 RUBRIC = '''
 [assignment]
 id = "cola"

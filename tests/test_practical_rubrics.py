@@ -1,15 +1,12 @@
 """The bundled practical rubrics through the real CLI: each solution earns every automatic point, each
 template nothing, and each planted bug is caught by the item it belongs to and by no independent item."""
 import json
-import shutil
 import subprocess
-import sys
 
 import pytest
 
-from helpers import REPO, solution_variant
+from helpers import GRADE, REPO, solution_variant
 
-GRADE = [shutil.which("grade")] if shutil.which("grade") else [sys.executable, "-m", "grader"]
 RUBRICS = REPO / "rubrics"
 COLA_DATA = RUBRICS / "hw7-practical" / "examples" / "data"
 

@@ -1,9 +1,7 @@
 """Theory items end to end: the kinds on a small rubric (right, wrong, broken), the hw5 rubric's
 correct and wrong answer files through the real CLI, manual points, the template and hidden feedback."""
 import json
-import shutil
 import subprocess
-import sys
 import zipfile
 
 import pytest
@@ -12,9 +10,8 @@ from grader import rubric as rubric_module
 from grader.grading import grade
 from grader.theory.answers import parse_answers
 
-from helpers import REPO, write_zip
+from helpers import GRADE, REPO, write_zip
 
-GRADE = [shutil.which("grade")] if shutil.which("grade") else [sys.executable, "-m", "grader"]
 HW5 = REPO / "rubrics" / "hw5"
 RUBRIC = '''
 [assignment]

@@ -1,9 +1,7 @@
 """The bundled theory rubrics are right: their symbolic answers equal the references (proven against
 autograd), and their example answer files score as intended."""
 import json
-import shutil
 import subprocess
-import sys
 import zipfile
 
 import numpy as np
@@ -15,9 +13,8 @@ from grader.checks.tensors import to_torch
 from grader.theory import expressions
 from reference import hw3_rnn
 
-from helpers import REPO
+from helpers import GRADE, REPO
 
-GRADE = [shutil.which("grade")] if shutil.which("grade") else [sys.executable, "-m", "grader"]
 HW3_THEORY = REPO / "rubrics" / "hw3-theory"
 
 

@@ -62,6 +62,11 @@ def grade_key(submission_sha256: str, rubric: Rubric, options_digest: str) -> st
                           .encode()).hexdigest()
 
 
+def earned_fraction(item: dict) -> float:
+    """The share of its points an item earned (an item worth nothing counts as earned when passed)."""
+    return item["score"] / item["points"] if item["points"] else float(item["status"] == "passed")
+
+
 def rescore(report: dict, rubric: Rubric) -> dict:
     """The cached report with the rubric's current points and titles: each item keeps the fraction of
     its points it earned."""
@@ -70,7 +75,7 @@ def rescore(report: dict, rubric: Rubric) -> dict:
     items = []
     for rubric_item in rubric.items:
         item = cached[rubric_item.id]  # same executed parts, so the same items
-        fraction = item["score"] / item["points"] if item["points"] else float(item["status"] == "passed")
+        fraction = earned_fraction(item)
         item.update(points=rubric_item.points, score=round(rubric_item.points * fraction, 6), title=rubric_item.title)
         items.append(item)
     fresh["items"] = items

@@ -114,10 +114,13 @@ class Gradebook:
 
     # --- reading -------------------------------------------------------------------------------------
 
-    def reports(self, rubric_id: str) -> list[dict]:
-        rows = self.connection.execute("SELECT report FROM results WHERE rubric_id = ? ORDER BY student_key",
+    def keyed_reports(self, rubric_id: str) -> list[tuple[str, dict]]:
+        rows = self.connection.execute("SELECT student_key, report FROM results WHERE rubric_id = ? ORDER BY student_key",
                                        (rubric_id,)).fetchall()
-        return [json.loads(row[0]) for row in rows]
+        return [(key, json.loads(report)) for key, report in rows]
+
+    def reports(self, rubric_id: str) -> list[dict]:
+        return [report for _, report in self.keyed_reports(rubric_id)]
 
     def rubric_ids(self) -> list[str]:
         return [row[0] for row in self.connection.execute("SELECT DISTINCT rubric_id FROM results ORDER BY 1")]

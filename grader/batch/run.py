@@ -26,8 +26,10 @@ from pathlib import Path
 from typing import Callable
 
 from .. import late as late_policy
-from ..grading import GradingOptions, grade
+from .. import __version__
+from ..grading import GradingOptions, failed_items, grade
 from ..report import json_format
+from ..report.model import GraderInfo, Report, SubmissionInfo, totals
 from ..rubric import Rubric, load
 from . import cache
 from .gradebook import Gradebook
@@ -83,15 +85,11 @@ def grade_path(path: str, rubric_spec: str, options: GradingOptions) -> dict:
 
 def _error_report(rubric: Rubric, entry: Entry, message: str) -> dict:
     """What a submission whose grading itself failed gets: every item an error, nothing lost."""
-    report = {"assignment": {"id": rubric.id, "title": rubric.title}, "student": asdict(entry.student),
-              "submission": {"file": entry.name, "sha256": None, "size_bytes": None},
-              "items": [{"id": i.id, "title": i.title, "kind": i.kind, "visibility": i.visibility, "points": i.points,
-                         "score": 0.0, "status": "error", "feedback": f"grading failed: {message}",
-                         "notebook": i.notebook, "details": {}, "duration_s": 0.0} for i in rubric.items],
-              "error": f"grading failed: {message}", "warnings": [], "notebooks": [], "duration_s": 0.0}
-    report["total"] = {"score": 0.0, "max": rubric.max_points,
-                       "manual_pending": sum(i.points for i in rubric.items if i.kind == "manual")}
-    return report
+    items = failed_items(rubric.items, f"grading failed: {message}")
+    return Report(assignment={"id": rubric.id, "title": rubric.title, "hidden_until": rubric.hidden_until},
+                  student=entry.student, submission=SubmissionInfo(entry.name),
+                  grader=GraderInfo(__version__, rubric.id, rubric.sha256), items=items, total=totals(items),
+                  notebooks=[], limits={}, error=f"grading failed: {message}").to_dict()
 
 
 class Batch:
@@ -229,12 +227,12 @@ def write_gradebook_csv(path: Path, rubric: Rubric, book: Gradebook) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
-    for report in book.reports(rubric.id):
+    for student_key, report in book.keyed_reports(rubric.id):
         items = {item["id"]: item for item in report["items"]}
         late, student, total = report.get("late", {}), report["student"], report["total"]
         status = "error" if report.get("error") else "refused" if late.get("refused") else "graded"
         writer.writerow([
-            _safe_key(report), student.get("student_id") or "", student.get("first") or "", student.get("last") or "",
+            student_key, student.get("student_id") or "", student.get("first") or "", student.get("last") or "",
             report["submission"]["file"], report.get("submitted_at") or "", report.get("time_source") or "",
             " ".join(report.get("superseded", [])),
             *[f"{items[i]['score']:g}" if i in items else "" for i in item_ids],
@@ -242,10 +240,6 @@ def write_gradebook_csv(path: Path, rubric: Rubric, book: Gradebook) -> None:
             late.get("days_late", 0), late.get("free_days_used", 0), f"{late.get('penalty_percent', 0):g}",
             f"{late.get('final', total['score']):g}", status])
     json_format.write_atomic(path, buffer.getvalue())
-
-
-def _safe_key(report: dict) -> str:
-    return report["student"].get("student_id") or Path(report["submission"]["file"]).stem
 
 
 def _manual_score(report: dict) -> float:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .cache import earned_fraction
+
 
 @dataclass
 class ItemStats:
@@ -33,7 +35,7 @@ def class_stats(rubric_id: str, reports: list[dict], slowest: int = 5) -> ClassS
     items: list[ItemStats] = []
     for position, first in enumerate(reports[0]["items"] if reports else []):
         column = [r["items"][position] for r in graded if position < len(r["items"])]
-        fractions = [i["score"] / i["points"] if i["points"] else float(i["status"] == "passed") for i in column]
+        fractions = [earned_fraction(i) for i in column]
         items.append(ItemStats(first["id"], first["kind"], first["points"], sum(i["status"] == "passed" for i in column),
                                sum(i["status"] == "partial" for i in column), sum(i["status"] == "error" for i in column),
                                sum(fractions) / len(fractions) if fractions else 0.0))
