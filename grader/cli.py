@@ -26,6 +26,9 @@ from .checks import kind_class, metric
 from .report import gradescope, html_page, json_format, junit, manual, markdown, terminal
 from .report.model import Report
 from .rubric import Rubric, RubricError
+from .student.bundle import BundleError, find_bundle, load_bundle
+from .student.export import ExportError, export_bundle
+from .student.selfcheck import check_files
 
 EXIT_OK, EXIT_BELOW_THRESHOLD, EXIT_USAGE, EXIT_UNREADABLE = 0, 1, 2, 3
 FORMATS = ("terminal", "json", "gradescope", "junit", "md", "html")
@@ -80,6 +83,8 @@ def main() -> None:
     grade selftest RUBRIC                   grade the rubric's own solution (must be full marks)
     grade template RUBRIC                   a blank answers file with every theory question
     grade manual REPORT.json --set ID=PTS   record the points of items a TA grades by hand
+    grade export-student RUBRIC -o BUNDLE   a student bundle: public self-checks, no solutions
+    grade check NOTEBOOK --bundle BUNDLE    a student checks their own files against a bundle
     """
 
 
@@ -137,6 +142,58 @@ def rendered(report: Report, output_format: str) -> str:
                  "md": markdown.render, "html": html_page.render}
     text = renderers[output_format](report)
     return text if text.endswith("\n") else text + "\n"
+
+
+@main.command("export-student")
+@click.argument("rubric_spec", metavar="RUBRIC")
+@click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The bundle folder to write (replaced if it holds an older bundle).")
+@click.option("--cases", type=click.IntRange(1, 20), default=3, show_default=True,
+              help="Fixed cases stored per item that calls the student's code.")
+def export_student_command(rubric_spec: str, out_dir: Path, cases: int) -> None:
+    """Write a student bundle: the public items as self-checks, with no reference code, no hidden item
+    and no expected value of a graded case."""
+    rubric = _load_rubric(rubric_spec)
+    try:
+        export = export_bundle(rubric, out_dir, cases)
+    except (ExportError, RubricError) as exc:
+        raise click.exceptions.Exit(_fail(str(exc)))
+    console = Console(soft_wrap=True)
+    table = Table("item", "points", "checked in the bundle", title=f"{rubric.id} → {out_dir}", title_justify="left")
+    for entry in export.checked:
+        table.add_row(entry["id"], f"{entry['points']:g}", entry["check"])
+    for entry in export.upload_only:
+        table.add_row(entry["id"], f"{entry['points']:g}", Text(f"only on upload: {entry['why']}", style="dim"))
+    console.print(table)
+    if export.hidden_items:
+        console.print(f"{export.hidden_items} hidden items ({export.hidden_points:g} points) are not in the bundle.")
+    console.print(f"Students run: grade check NOTEBOOK.ipynb --bundle {out_dir}")
+
+
+@main.command("check")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--bundle", "-b", "bundle_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The course's student bundle (default: $DLGRADE_BUNDLE, or the nearest folder with bundle.json).")
+@click.option("--format", "-f", "output_format", type=click.Choice(FORMATS), default="terminal")
+@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write DIR/report.json and the chosen format's file.")
+@click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 when the self-check score is below N percent.")
+@click.option("--sandbox", "sandbox_mode", type=click.Choice(["auto", "off", "require"]), default="auto")
+def check_command(paths: tuple[Path, ...], bundle_dir: Path | None, output_format: str, out_dir: Path | None,
+                  fail_under: float | None, sandbox_mode: str) -> None:
+    """A student's own notebook(s) and answers file (or a folder holding them), checked by the public
+    self-checks of a bundle."""
+    try:
+        bundle = load_bundle(bundle_dir or find_bundle())
+    except BundleError as exc:
+        raise click.exceptions.Exit(_fail(str(exc)))
+    try:
+        report = check_files(list(paths), bundle, GradingOptions(sandbox=sandbox_mode))
+    except RuntimeError as exc:
+        raise click.exceptions.Exit(_fail(str(exc)))
+    _emit(report, output_format, out_dir)
+    if fail_under is not None and report.total.percent < fail_under:
+        raise click.exceptions.Exit(EXIT_BELOW_THRESHOLD)
 
 
 @main.command("batch")

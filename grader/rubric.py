@@ -20,7 +20,9 @@ from typing import Any, Callable
 from .execution.cells import MODES
 from .execution.limits import FIELD_NAMES as LIMIT_FIELDS
 from .execution.limits import Limits
+from . import fixtures
 from . import late as late_policy
+from .fixtures import StoredCase
 from .late import LatePolicy
 
 ITEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -61,9 +63,10 @@ class Generator:
     """Makes the arguments of one call from a seeded rng and sizes drawn from ``dims``."""
 
     name: str
-    function: Callable
+    function: Callable | None
     dims: dict[str, tuple[int, int]]
     edge: tuple[dict[str, int], ...] = ()
+    stored: "tuple[StoredCase, ...] | None" = None  # fixed cases from a file instead of a function
 
 
 @dataclass
@@ -292,6 +295,9 @@ def _generators(path: Path, raw: dict) -> dict[str, Generator]:
         where = f"[generators.{name}]"
         if not isinstance(table, dict):
             raise RubricError(path, where, "", "must be a table")
+        if "stored" in table:
+            generators[name] = _stored_generator(path, where, name, table)
+            continue
         try:
             function = resolve_callable(path, table.get("function"))
         except ValueError as exc:
@@ -312,6 +318,19 @@ def _generators(path: Path, raw: dict) -> dict[str, Generator]:
                     raise RubricError(path, where, "edge", f"'{dim} = {value}' is not a positive size of a declared dim")
         generators[name] = Generator(name, function, {k: (v[0], v[1]) for k, v in dims.items()}, tuple(edge))
     return generators
+
+
+def _stored_generator(path: Path, where: str, name: str, table: dict) -> Generator:
+    """``stored = "fixtures/NAME"``: the cases written by ``grade export-student`` (STEM.json + STEM.npz)."""
+    if set(table) != {"stored"} or not isinstance(table["stored"], str):
+        raise RubricError(path, where, "stored", "must be the only field: the stem of a stored-cases file")
+    stem = (path.parent / table["stored"]).resolve()
+    if not stem.is_relative_to(path.parent.resolve()):
+        raise RubricError(path, where, "stored", "must lie inside the rubric's folder")
+    try:
+        return Generator(name, None, {}, (), fixtures.read(stem))
+    except fixtures.FixtureError as exc:
+        raise RubricError(path, where, "stored", str(exc)) from None
 
 
 def resolve_callable(rubric_path: Path, spec: Any) -> Callable:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
+from .answer_format import AnswerFormatCheck
 from .base import Check
 from .choice import ChoiceCheck
 from .complexity import ComplexityCheck
@@ -22,7 +23,7 @@ from .shape import ShapeCheck
 BUILTIN: dict[str, type[Check]] = {cls.kind: cls for cls in (FunctionCheck, GradientCheck, NumericCheck, ShapeCheck,
                                                              ChoiceCheck, ExpressionCheck, DerivationCheck,
                                                              ComplexityCheck, MetricCheck, ForbiddenCheck, ModuleCheck,
-                                                             PropertyCheck, ManualCheck)}
+                                                             PropertyCheck, ManualCheck, AnswerFormatCheck)}
 
 
 def registry() -> dict[str, type[Check]]:

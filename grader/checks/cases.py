@@ -27,7 +27,10 @@ def seeded_rng(*parts: str) -> np.random.Generator:
 
 
 def make_cases(rubric_id: str, item_id: str, generator: Generator, count: int) -> list[Case]:
-    """``count`` cases: random sizes first, then the generator's edge sizes (batch 1, one step, ...)."""
+    """``count`` cases: random sizes first, then the generator's edge sizes (batch 1, one step, ...);
+    a stored generator gives its first ``count`` cases as they were written."""
+    if generator.stored is not None:
+        return [Case(index, case.label, case.dims, case.args) for index, case in enumerate(generator.stored[:count])]
     edges = list(generator.edge)
     randoms = max(count - len(edges), 1)
     cases = []
@@ -48,7 +51,11 @@ def configure_cases(table: dict, rubric) -> tuple[Generator, int]:
     if name not in rubric.generators:
         known = ", ".join(rubric.generators) or "none declared"
         raise FieldError("inputs", f"must name one of the [generators] tables ({known})")
-    count = table.get("cases", 6)
+    generator = rubric.generators[name]
+    stored = len(generator.stored) if generator.stored is not None else None
+    count = table.get("cases", stored or 6)
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 100:
         raise FieldError("cases", "must be an integer from 1 to 100")
-    return rubric.generators[name], count
+    if stored is not None and count > stored:
+        raise FieldError("cases", f"the stored inputs '{name}' hold only {stored} cases")
+    return generator, count

@@ -28,6 +28,11 @@ def strip_big_o(text: str) -> str:
     return match.group(1) if match else text
 
 
+def read_order(answer, symbols: dict) -> expressions.Parsed:
+    """The big-O on the answer's last line, after its last '='; raises ``ParseError``."""
+    return expressions.parse(strip_big_o(answer.lines[-1].split("=")[-1]), symbols)
+
+
 def growth(parsed, exponents: dict[str, float]) -> float:
     """The exponent k with f ~ t^k, measured between t = 1e3 and 1e6."""
     logs = []
@@ -65,7 +70,7 @@ class ComplexityCheck(AnswerCheck):
     def judge(self, context: CheckContext, answer) -> Verdict:
         config = context.item.config
         try:
-            student = expressions.parse(strip_big_o(answer.lines[-1].split("=")[-1]), config["symbols"])
+            student = read_order(answer, config["symbols"])
         except expressions.ParseError as exc:
             return Verdict(0.0, "failed", f"cannot read the answer: {exc}")
         rng = seeded_rng(context.rubric.id, context.item.id)

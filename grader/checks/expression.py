@@ -39,7 +39,7 @@ class ExpressionCheck(AnswerCheck):
     def judge(self, context: CheckContext, answer) -> Verdict:
         config = context.item.config
         try:
-            student = expressions.parse(after_equals(answer.lines[-1]), config["symbols"])
+            student = read_expression(answer, config["symbols"])
         except expressions.ParseError as exc:
             return Verdict(0.0, "failed", f"cannot read the answer: {exc}")
         seed = int.from_bytes(seeded_rng(context.rubric.id, context.item.id).bytes(4), "little")
@@ -54,6 +54,11 @@ class ExpressionCheck(AnswerCheck):
         closest = max(problems, key=lambda pair: pair[0])[1]
         return Verdict(0.0, "failed", f"not equivalent to the expected expression: {closest}",
                        {"answer": student.text})
+
+
+def read_expression(answer, symbols: dict) -> expressions.Parsed:
+    """The expression on the answer's last line, after its last '='; raises ``ParseError``."""
+    return expressions.parse(after_equals(answer.lines[-1]), symbols)
 
 
 def _shared_names(a, b) -> int:

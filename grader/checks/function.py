@@ -1,7 +1,8 @@
 """``function``: call the student's function on seeded cases and compare with the reference.
 
 Fields: ``target`` (the student's function), ``reference`` (``module:function``, computed in float64
-torch), ``inputs`` (a ``[generators]`` table) and ``cases``; ``outputs`` names the values the function
+torch; left out when ``inputs`` are stored cases that carry their expected results, as in a student
+bundle), ``inputs`` (a ``[generators]`` table) and ``cases``; ``outputs`` names the values the function
 returns, ``compare`` the ones that are graded (a cache that only feeds a backward pass need not be);
 ``rtol``/``atol``; ``all_or_nothing``.
 """
@@ -24,7 +25,7 @@ FIELDS = {"target", "reference", "inputs", "cases", "outputs", "compare", "rtol"
 @dataclass(frozen=True)
 class FunctionConfig:
     target: str
-    reference: Callable
+    reference: Callable | None  # None: the stored cases carry the expected results
     generator: Generator
     cases: int
     outputs: tuple[str, ...] | None
@@ -60,9 +61,12 @@ class FunctionCheck(Check):
             raise FieldError("compare", "needs 'outputs' to name the returned values")
         if compare and not set(compare) <= set(outputs):
             raise FieldError("compare", f"must be a subset of outputs ({', '.join(outputs)})")
-        return FunctionConfig(calling.identifier(table, "target"),
-                              item_callable(table, "reference", rubric),
-                              generator, count, outputs, compare, calling.tolerance(table),
+        stored = generator.stored
+        if "reference" in table or stored is None or any(case.expected is None for case in stored):
+            reference = item_callable(table, "reference", rubric)
+        else:
+            reference = None
+        return FunctionConfig(calling.identifier(table, "target"), reference, generator, count, outputs, compare, calling.tolerance(table),
                               calling.flag(table, "all_or_nothing"))
 
     def run(self, context: CheckContext) -> Verdict:
@@ -90,6 +94,8 @@ class FunctionCheck(Check):
     @staticmethod
     def _expected(context: CheckContext, case: Case) -> Any:
         config: FunctionConfig = context.item.config
+        if config.reference is None:
+            return config.generator.stored[case.index].expected
         key = (context.rubric.sha256, context.item.id, case.index)
         if key not in context.expected_cache:
             value = to_numpy(config.reference(*to_torch(list(case.args.values()))))

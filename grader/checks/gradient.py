@@ -70,6 +70,20 @@ def replaced(args: dict, path: tuple[str, ...], new: Any) -> dict:
     return result
 
 
+def reference_gradients(config: GradientConfig, args: dict, rng: np.random.Generator) -> tuple[dict, list]:
+    """Autograd of the reference forward at ``args`` under random upstream gradients drawn from ``rng``:
+    (the expected gradients by name, the backward's arguments: the upstream gradients and the cache)."""
+    inputs = to_torch(args, requires_grad=True)
+    outputs = config.forward(*inputs.values())
+    upstream = [rng.standard_normal(tuple(outputs[i].shape)) for i in config.upstream]
+    loss = sum((outputs[i] * torch.from_numpy(g)).sum() for i, g in zip(config.upstream, upstream))
+    leaves = [resolve(inputs, path) for path in config.grads.values()]
+    grads = torch.autograd.grad(loss, leaves, allow_unused=True)
+    expected = {name: (torch.zeros_like(leaf) if g is None else g).numpy()
+                for name, leaf, g in zip(config.grads, leaves, grads)}
+    return expected, [*upstream, to_numpy(outputs[config.cache])]
+
+
 class GradientCheck(Check):
     kind = "gradient"
 
@@ -131,16 +145,8 @@ class GradientCheck(Check):
         config: GradientConfig = context.item.config
         key = (context.rubric.sha256, context.item.id, case.index)
         if key not in context.expected_cache:
-            inputs = to_torch(case.args, requires_grad=True)
-            outputs = config.forward(*inputs.values())
             rng = seeded_rng(context.rubric.id, context.item.id, str(case.index), "upstream")
-            upstream = [rng.standard_normal(tuple(outputs[i].shape)) for i in config.upstream]
-            loss = sum((outputs[i] * torch.from_numpy(g)).sum() for i, g in zip(config.upstream, upstream))
-            leaves = [resolve(inputs, path) for path in config.grads.values()]
-            grads = torch.autograd.grad(loss, leaves, allow_unused=True)
-            expected = {name: (torch.zeros_like(leaf) if g is None else g).numpy()
-                        for name, leaf, g in zip(config.grads, leaves, grads)}
-            context.expected_cache[key] = (expected, [*upstream, to_numpy(outputs[config.cache])])
+            context.expected_cache[key] = reference_gradients(config, case.args, rng)
         return context.expected_cache[key]
 
     # --- against finite differences of the student's own forward ------------------------------------

@@ -42,11 +42,8 @@ class NumericCheck(AnswerCheck):
 
     def judge(self, context: CheckContext, answer) -> Verdict:
         config = context.item.config
-        text = after_equals(answer.text).replace("٬", "").replace("_", "").strip()
-        if THOUSANDS.match(text):  # 7,091,712 is one number; 0, 0, 1 is three
-            text = text.replace(",", "")
         try:
-            value = _read_number(text, config["symbols"])
+            value = read_number_answer(answer.text, config["symbols"])
         except (expressions.ParseError, expressions.ShapeError) as exc:
             return Verdict(0.0, "failed", f"cannot read a number: {exc}")
         for entry in sorted(config["accepted"], key=lambda e: -e["fraction"]):
@@ -67,6 +64,14 @@ def _numbers(value) -> bool:
         return True
     return isinstance(value, list) and bool(value) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
                                                           for v in value)
+
+
+def read_number_answer(text: str, symbols: dict) -> np.ndarray:
+    """The number (or vector) a written answer gives after its last '='; raises ``ParseError``."""
+    text = after_equals(text).replace("٬", "").replace("_", "").strip()
+    if THOUSANDS.match(text):  # 7,091,712 is one number; 0, 0, 1 is three
+        text = text.replace(",", "")
+    return _read_number(text, symbols)
 
 
 def _read_number(text: str, symbols: dict) -> np.ndarray:

@@ -52,26 +52,37 @@ class Response:
     traced: list[str] = field(default_factory=list)  # functions called, when the call was traced
 
 
-def request_code(function: str | Handle, args: list, *, keep: str | None, tensors: bool, trace: bool = False,
+def request_text(function: str | Handle, args: list, *, keep: str | None, tensors: bool, trace: bool = False,
                  kwargs: dict | None = None, op: str = "call") -> tuple[str, str]:
-    """The code that makes the kernel's agent run one call, and the nonce its response will carry.
+    """The JSON request for the agent's ``call``, and the nonce its response will carry.
     ``function`` is a name in the notebook or a ``Handle`` of a kept object; ``op`` is call, or one of
     the agent's operations on a kept module (eval, parameters, gradient_flow)."""
     arrays: dict[str, np.ndarray] = {}
-    nodes = [_encode(arg, arrays) for arg in args]
-    keyword_nodes = {key: _encode(value, arrays) for key, value in (kwargs or {}).items()}
+    nodes = [encode(arg, arrays) for arg in args]
+    keyword_nodes = {key: encode(value, arrays) for key, value in (kwargs or {}).items()}
     if isinstance(function, Handle):
         function = {"id": function.id, "path": list(function.path)}
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
     nonce = secrets.token_hex(8)
     request = {"function": function, "args": nodes, "kwargs": keyword_nodes, "op": op, "keep": keep,
                "tensors": tensors, "nonce": nonce, "trace": trace,
-               "arrays": base64.b64encode(buffer.getvalue()).decode("ascii")}
-    return f"__dlgrade_agent__.call({json.dumps(request)!r})", nonce
+               "arrays": base64.b64encode(npz_bytes(arrays)).decode("ascii")}
+    return json.dumps(request), nonce
 
 
-def _encode(value: Any, arrays: dict) -> dict:
+def request_code(function: str | Handle, args: list, **options) -> tuple[str, str]:
+    """The code that makes the kernel's agent run one call (``request_text``'s options), and the nonce."""
+    text, nonce = request_text(function, args, **options)
+    return f"__dlgrade_agent__.call({text!r})", nonce
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def encode(value: Any, arrays: dict) -> dict:
+    """``value``'s structure as JSON nodes; its arrays are added to ``arrays`` under the keys named."""
     if isinstance(value, Handle):
         return {"t": "handle", "id": value.id, "path": list(value.path)}
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -81,9 +92,9 @@ def _encode(value: Any, arrays: dict) -> dict:
         arrays[key] = np.asarray(value)
         return {"t": "array", "k": key}
     if isinstance(value, (list, tuple)):
-        return {"t": "tuple" if isinstance(value, tuple) else "list", "v": [_encode(v, arrays) for v in value]}
+        return {"t": "tuple" if isinstance(value, tuple) else "list", "v": [encode(v, arrays) for v in value]}
     if isinstance(value, dict):
-        return {"t": "dict", "keys": list(value), "v": [_encode(v, arrays) for v in value.values()]}
+        return {"t": "dict", "keys": list(value), "v": [encode(v, arrays) for v in value.values()]}
     raise TypeError(f"cannot send a {type(value).__name__} to the kernel")
 
 
@@ -119,15 +130,15 @@ def read_response(outputs: list[dict], nonce: str) -> Response:
         raw = base64.b64decode(packed, validate=True)
     except (binascii.Error, ValueError):
         raise BridgeError("the result's arrays are not valid base64") from None
-    arrays = _load_arrays(raw)
-    return Response(status, value=_decode(payload.get("result"), arrays, [0], 0), traced=traced)
+    arrays = load_arrays(raw)
+    return Response(status, value=decode(payload.get("result"), arrays), traced=traced)
 
 
 def _text(value: Any, limit: int = 4000) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
-def _load_arrays(raw: bytes) -> dict[str, np.ndarray]:
+def load_arrays(raw: bytes) -> dict[str, np.ndarray]:
     buffer = io.BytesIO(raw)
     try:
         with zipfile.ZipFile(buffer) as archive:
@@ -147,7 +158,9 @@ def _load_arrays(raw: bytes) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _decode(node: Any, arrays: dict, counter: list, depth: int) -> Any:
+def decode(node: Any, arrays: dict, counter: list | None = None, depth: int = 0) -> Any:
+    """A value from ``encode``'s nodes, validated: node kinds, nesting, size; raises ``BridgeError``."""
+    counter = counter if counter is not None else [0]
     counter[0] += 1
     if counter[0] > MAX_NODES or depth > MAX_DEPTH:
         raise BridgeError("the result is too large or too deeply nested")
@@ -166,11 +179,11 @@ def _decode(node: Any, arrays: dict, counter: list, depth: int) -> Any:
         return arrays[key]
     values = node.get("v")
     if kind in {"tuple", "list"} and isinstance(values, list):
-        items = [_decode(item, arrays, counter, depth + 1) for item in values]
+        items = [decode(item, arrays, counter, depth + 1) for item in values]
         return tuple(items) if kind == "tuple" else items
     if kind == "dict" and isinstance(values, list) and isinstance(node.get("keys"), list):
         keys = node["keys"]
         if len(keys) != len(values) or not all(isinstance(k, (str, int)) for k in keys):
             raise BridgeError("malformed dict in the result")
-        return {k: _decode(v, arrays, counter, depth + 1) for k, v in zip(keys, values)}
+        return {k: decode(v, arrays, counter, depth + 1) for k, v in zip(keys, values)}
     raise BridgeError("malformed result")

@@ -179,11 +179,16 @@ class NotebookRunner:
         if outcome.status == "error":  # the agent itself was broken by the student's code
             return CallResult("error", message=_cell_message(outcome), traceback=outcome.traceback,
                               duration_s=outcome.duration_s)
-        try:
-            response = bridge.read_response(outcome.outputs, nonce)
-        except bridge.BridgeError as exc:
-            return CallResult("invalid", message=str(exc), duration_s=outcome.duration_s)
-        return _call_result(response, function if isinstance(function, str) else "the module", outcome.duration_s)
+        return call_result(outcome.outputs, nonce, label, outcome.duration_s)
+
+
+def call_result(outputs: list[dict], nonce: str, label: str, duration: float) -> CallResult:
+    """The outcome of one agent call, from the display outputs it published."""
+    try:
+        response = bridge.read_response(outputs, nonce)
+    except bridge.BridgeError as exc:
+        return CallResult("invalid", message=str(exc), duration_s=duration)
+    return _call_result(response, label, duration)
 
 
 def _cell_message(outcome: Outcome) -> str:

@@ -90,7 +90,10 @@ def _python_mounts() -> list[str]:
     for root in roots:
         args += ["--ro-bind", root, root]
     for package in HIDDEN_PACKAGES:
-        spec = importlib.util.find_spec(package)
+        try:
+            spec = importlib.util.find_spec(package)
+        except (ImportError, ValueError):  # not installed (a student's installation has no reference)
+            spec = None
         for location in (spec.submodule_search_locations or []) if spec else []:
             real = os.path.realpath(location)
             if any(real.startswith(root + os.sep) for root in roots):
