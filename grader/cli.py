@@ -24,6 +24,7 @@ from . import rubric as rubric_module
 from .grading import GradingOptions, grade
 from .checks import kind_class, metric
 from .report import gradescope, html_page, json_format, junit, manual, markdown, terminal
+from .report.i18n import LANGUAGES, localize
 from .report.model import Report
 from .rubric import Rubric, RubricError
 from .student.bundle import BundleError, find_bundle, load_bundle
@@ -105,10 +106,12 @@ def main() -> None:
               help="auto: bubblewrap when it works; require: refuse to run without it; off: limits only.")
 @click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="The TA's data folder (held-out labels for metric items).")
+@click.option("--lang", "language", type=click.Choice(LANGUAGES), default="en",
+              help="Language of the report's headings and feedback (fa: Persian, right to left).")
 def submission_command(submission: Path, rubric_spec: str | None, output_format: str, out_dir: Path | None,
                        fail_under: float | None, call_timeout: float | None, cell_timeout: float | None,
                        notebook_timeout: float | None, keep_workspace: bool, sandbox_mode: str,
-                       data_dir: Path | None) -> None:
+                       data_dir: Path | None, language: str) -> None:
     """Grade one SUBMISSION zip."""
     rubric = _load_rubric(rubric_spec or _detect_rubric(submission))
     overrides = {"call_timeout_s": call_timeout, "cell_timeout_s": cell_timeout, "notebook_timeout_s": notebook_timeout}
@@ -118,7 +121,7 @@ def submission_command(submission: Path, rubric_spec: str | None, output_format:
         report = grade(submission, rubric, options)
     except RuntimeError as exc:  # --sandbox require on a machine without it
         raise click.exceptions.Exit(_fail(str(exc)))
-    _emit(report, output_format, out_dir)
+    _emit(localize(report, language, rubric), output_format, out_dir)
     if report.error:
         raise click.exceptions.Exit(EXIT_UNREADABLE)
     if fail_under is not None and report.total.percent < fail_under:
@@ -179,8 +182,10 @@ def export_student_command(rubric_spec: str, out_dir: Path, cases: int) -> None:
               help="Also write DIR/report.json and the chosen format's file.")
 @click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 when the self-check score is below N percent.")
 @click.option("--sandbox", "sandbox_mode", type=click.Choice(["auto", "off", "require"]), default="auto")
+@click.option("--lang", "language", type=click.Choice(LANGUAGES), default="en",
+              help="Language of the report's headings and feedback (fa: Persian, right to left).")
 def check_command(paths: tuple[Path, ...], bundle_dir: Path | None, output_format: str, out_dir: Path | None,
-                  fail_under: float | None, sandbox_mode: str) -> None:
+                  fail_under: float | None, sandbox_mode: str, language: str) -> None:
     """A student's own notebook(s) and answers file (or a folder holding them), checked by the public
     self-checks of a bundle."""
     try:
@@ -191,7 +196,7 @@ def check_command(paths: tuple[Path, ...], bundle_dir: Path | None, output_forma
         report = check_files(list(paths), bundle, GradingOptions(sandbox=sandbox_mode))
     except RuntimeError as exc:
         raise click.exceptions.Exit(_fail(str(exc)))
-    _emit(report, output_format, out_dir)
+    _emit(localize(report, language, bundle.rubric), output_format, out_dir)
     if fail_under is not None and report.total.percent < fail_under:
         raise click.exceptions.Exit(EXIT_BELOW_THRESHOLD)
 

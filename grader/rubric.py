@@ -27,7 +27,8 @@ from .late import LatePolicy
 
 ITEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 VISIBILITIES = ("public", "hidden")
-COMMON_ITEM_FIELDS = {"id", "title", "kind", "points", "visibility", "notebook", "description", "feedback"}
+COMMON_ITEM_FIELDS = {"id", "title", "title_fa", "kind", "points", "visibility", "notebook", "description", "feedback"}
+TRANSLATED_TITLES = ("fa",)  # title_fa: the rubric's own text for reports in that language (--lang fa)
 FEEDBACK_LEVELS = ("full", "verdict")  # verdict: only right or wrong (the default for hidden items)
 
 
@@ -80,6 +81,7 @@ class Item:
     description: str
     config: Any  # the kind's own validated settings
     feedback: str = "full"
+    titles: dict[str, str] = field(default_factory=dict)  # the title in other languages: {"fa": "…"}
 
 
 @dataclass
@@ -100,6 +102,7 @@ class Rubric:
     hidden_until: str = "published"  # hidden items on Gradescope: shown once grades are published, or never
     late: "LatePolicy | None" = None  # the [late] table: deadline, free-day budget, penalty
     solution_files: tuple[Path, ...] = ()  # a correct submission's other files (a predictions CSV), for selftest
+    titles: dict[str, str] = field(default_factory=dict)  # the assignment's title in other languages
     raw: dict = field(repr=False, default_factory=dict)
 
     @property
@@ -188,6 +191,7 @@ def _build(path: Path, raw: dict, sha256: str) -> Rubric:
                     late=late, hidden_until=hidden_until,
                     solution_files=tuple(_rubric_file(path, "[assignment]", "solution_files", f) for f in solution_files),
                     title=_string(path, "[assignment]", assignment, "title") or rubric_id,
+                    titles=_titles(path, "[assignment]", assignment),
                     submission_pattern=submission_pattern, limits=Limits().merged(limits_table),
                     aliases=dict(aliases), notebooks=_notebooks(path, raw), generators=_generators(path, raw),
                     items=[], sha256=sha256, raw=raw)
@@ -231,8 +235,13 @@ def _build(path: Path, raw: dict, sha256: str) -> Rubric:
             raise RubricError(path, where, "feedback", f"must be one of {', '.join(FEEDBACK_LEVELS)}")
         rubric.items.append(Item(item_id, _string(path, where, table, "title") or item_id, kind, float(points),
                                  visibility, notebook, _string(path, where, table, "description") or "", config,
-                                 feedback))
+                                 feedback, _titles(path, where, table)))
     return rubric
+
+
+def _titles(path: Path, where: str, table: dict) -> dict[str, str]:
+    return {language: text for language in TRANSLATED_TITLES
+            if (text := _string(path, where, table, f"title_{language}"))}
 
 
 def _table(path: Path, raw: dict, name: str, required: bool = False) -> dict:

@@ -21,7 +21,7 @@ import reference
 from ..report import manual
 from ..rubric import Rubric
 
-SCORING_ONLY_ITEM_FIELDS = ("points", "title", "description")
+SCORING_ONLY_ITEM_FIELDS = ("points", "title", "title_fa", "description")
 SCORING_ONLY_SECTIONS = ("late",)
 
 
@@ -47,6 +47,7 @@ def rubric_digest(rubric: Rubric) -> str:
     for section in SCORING_ONLY_SECTIONS:
         executed.pop(section, None)
     executed.get("assignment", {}).pop("title", None)
+    executed.get("assignment", {}).pop("title_fa", None)
     for item in executed.get("items", []):
         for field_name in SCORING_ONLY_ITEM_FIELDS:
             item.pop(field_name, None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 
+from .i18n import is_rtl, labels
 from .model import Report
 from .text import clean, points
 
@@ -35,17 +36,18 @@ def _text(value: str | None, limit: int = 4000) -> str:
     return html.escape(clean(value, limit), quote=True)
 
 
-def render(report: Report, lang: str = "en") -> str:
+def render(report: Report) -> str:
+    words = labels(report.language)
     student, total = report.student, report.total
-    name = " ".join(p for p in (student.first, student.last) if p) or "unknown student"
+    name = " ".join(p for p in (student.first, student.last) if p) or words["unknown_student"]
     automatic = total.max - total.manual_pending
     share = 100 * total.score / automatic if automatic else 0.0
     rows, failures = [], []
     for item in report.items:
-        hidden = ' <small>(hidden)</small>' if item.visibility == "hidden" else ""
+        hidden = f' <small>({words["hidden"]})</small>' if item.visibility == "hidden" else ""
         rows.append(f'<tr><td dir="auto"><code>{_text(item.id)}</code>{hidden}<br><span dir="auto">{_text(item.title)}</span></td>'
                     f'<td class="points">{points(item.score)} / {points(item.points)}</td>'
-                    f'<td class="{_text(item.status)}">{_text(item.status)}</td>'
+                    f'<td class="{_text(item.status)}">{_text(words.get(item.status, item.status))}</td>'
                     f'<td class="feedback" dir="auto">{_text(item.feedback, 400)}</td></tr>')
         if item.status not in ("passed", "manual"):
             details = json.dumps(item.details, indent=1, ensure_ascii=False, default=str)
@@ -54,11 +56,11 @@ def render(report: Report, lang: str = "en") -> str:
                             f'<p dir="auto">{_text(item.feedback)}</p><pre>{_text(details, 6000)}</pre></details>')
     warnings = [f'<div class="warning" dir="auto">{_text(w)}</div>' for w in report.warnings]
     if report.error:
-        warnings.insert(0, f'<div class="warning" dir="auto">The submission could not be graded: {_text(report.error)}</div>')
-    pending = f" · {points(total.manual_pending)} points wait for a TA" if total.manual_pending else ""
+        warnings.insert(0, f'<div class="warning" dir="auto">{words["unreadable"]}: {_text(report.error)}</div>')
+    pending = " · " + words["pending"].format(points=points(total.manual_pending)) if total.manual_pending else ""
     title = _text(report.assignment.get("title") or report.assignment.get("id"))
     return f"""<!doctype html>
-<html lang="{_text(lang)}">
+<html lang="{_text(report.language)}" dir="{'rtl' if is_rtl(report.language) else 'ltr'}">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>{title} — {_text(name)}</title><style>{STYLE}</style></head>
@@ -68,9 +70,9 @@ def render(report: Report, lang: str = "en") -> str:
  · <code>{_text(report.submission.file)}</code></p>
 <p class="total" id="total">{points(total.score)} / {points(total.max)}</p>
 <div class="bar" aria-label="share of the automatic points"><span style="width:{share:.1f}%"></span></div>
-<p>{share:.1f} % of the automatic points{pending}</p>
+<p>{share:.1f} % {words["automatic_share"]}{pending}</p>
 {''.join(warnings)}
-<table><thead><tr><th>item</th><th>points</th><th>status</th><th class="feedback">feedback</th></tr></thead>
+<table><thead><tr><th>{words["item"]}</th><th>{words["points"]}</th><th>{words["status"]}</th><th class="feedback">{words["feedback"]}</th></tr></thead>
 <tbody>{''.join(rows)}</tbody></table>
 {''.join(failures)}
 </main></body></html>

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 
+from .i18n import is_rtl, labels
 from .model import Report
 from .text import clean, points
 
@@ -23,31 +24,35 @@ def escape(text: str | None, limit: int = 4000) -> str:
 
 
 def render(report: Report) -> str:
+    words = labels(report.language)
     student = report.student
-    name = " ".join(p for p in (student.first, student.last) if p) or "unknown student"
+    name = " ".join(p for p in (student.first, student.last) if p) or words["unknown_student"]
     total = report.total
     lines = [f"## {escape(report.assignment.get('title', report.assignment.get('id')))}", "",
              f"**{escape(name)}** {escape(student.student_id or '')} · {escape(report.submission.file)}", "",
-             f"**Total: {points(total.score)} / {points(total.max)}** ({total.percent:.1f} %)"
-             + (f" — {points(total.manual_pending)} points wait for a TA" if total.manual_pending else ""), ""]
+             f"**{words['total']}: {points(total.score)} / {points(total.max)}** ({total.percent:.1f} %)"
+             + (" — " + words["pending"].format(points=points(total.manual_pending)) if total.manual_pending else ""),
+             ""]
     if report.error:
-        lines += [f"> ⛔ The submission could not be graded: {escape(report.error)}", ""]
+        lines += [f"> ⛔ {words['unreadable']}: {escape(report.error)}", ""]
     lines += [f"> ⚠️ {escape(w)}" for w in report.warnings]
     if report.warnings:
         lines.append("")
-    lines += ["| item | points | status | feedback |", "| --- | ---: | --- | --- |"]
+    lines += [f"| {words['item']} | {words['points']} | {words['status']} | {words['feedback']} |",
+              "| --- | ---: | --- | --- |"]
     for item in report.items:
-        label = escape(item.id) + (" *(hidden)*" if item.visibility == "hidden" else "")
+        label = escape(item.id) + (f" *({words['hidden']})*" if item.visibility == "hidden" else "")
         lines.append(f"| {label} | {points(item.score)}/{points(item.points)} | {ICON.get(item.status, '')} "
-                     f"{escape(item.status)} | {escape(item.feedback, 300)} |")
+                     f"{escape(words.get(item.status, item.status))} | {escape(item.feedback, 300)} |")
     failing = [i for i in report.items if i.status not in ("passed", "manual")]
     if failing:
-        lines += ["", "### What to fix", ""]
+        lines += ["", f"### {words['what_to_fix']}", ""]
         for item in failing:
             lines += [f"<details><summary>{escape(item.id)} — {escape(item.title)}</summary>", "",
                       escape(item.feedback), "", "</details>", ""]
     public = [i for i in report.items if i.visibility == "public"]
     if len(public) < len(report.items):
-        lines += ["", f"*{len(report.items) - len(public)} hidden item(s) are graded too; "
-                      "passing the public ones is not full marks.*"]
-    return "\n".join(lines).rstrip() + "\n"
+        lines += ["", "*" + words["hidden_note"].format(count=len(report.items) - len(public)) + "*"]
+    page = "\n".join(lines).rstrip() + "\n"
+    # a right-to-left page: GitHub and most viewers honour dir on a block around the Markdown
+    return f'<div dir="rtl">\n\n{page}\n</div>\n' if is_rtl(report.language) else page

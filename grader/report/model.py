@@ -88,6 +88,7 @@ class Report:
     error: str | None = None  # the submission could not be read at all
     started_at: str = ""
     duration_s: float = 0.0
+    language: str = "en"  # of the feedback and headings (``report.i18n``)
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:

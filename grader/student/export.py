@@ -94,7 +94,8 @@ def _write(rubric: Rubric, folder: Path, count: int) -> Export:
     if not export.checked:
         raise ExportError(f"{rubric.id} has no public item a student can check offline")
     document = {"assignment": {"id": rubric.id, "title": rubric.title, "detect": False,
-                               "hidden_until": rubric.hidden_until},
+                               "hidden_until": rubric.hidden_until,
+                               **{f"title_{k}": v for k, v in rubric.titles.items()}},
                 "limits": dict(rubric.raw.get("limits", {})), "aliases": dict(rubric.aliases),
                 "notebooks": [_notebook(notebook, folder) for notebook in rubric.notebooks.values()],
                 "generators": generators, "items": items}
@@ -141,7 +142,7 @@ def _public_item(rubric: Rubric, item: Item, raw: dict, folder: Path, count: int
                  generators: dict) -> tuple[dict | None, str, str]:
     """The bundle's table for one public item, a line saying what it checks, and how much of the item
     that is: full, part, format (readable, not right), manual (pending) or upload (not in the bundle)."""
-    base = {"id": item.id, "title": item.title, "points": item.points}
+    base = {"id": item.id, "title": item.title, **{f"title_{k}": v for k, v in item.titles.items()}, "points": item.points}
     if item.notebook:
         base["notebook"] = item.notebook
     config, kind = item.config, item.kind
