@@ -86,6 +86,7 @@ def main() -> None:
     grade manual REPORT.json --set ID=PTS   record the points of items a TA grades by hand
     grade export-student RUBRIC -o BUNDLE   a student bundle: public self-checks, no solutions
     grade check NOTEBOOK --bundle BUNDLE    a student checks their own files against a bundle
+    grade similar DIR -r hw3                pairs of submissions that share code beyond the template
     """
 
 
@@ -199,6 +200,46 @@ def check_command(paths: tuple[Path, ...], bundle_dir: Path | None, output_forma
     _emit(localize(report, language, bundle.rubric), output_format, out_dir)
     if fail_under is not None and report.total.percent < fail_under:
         raise click.exceptions.Exit(EXIT_BELOW_THRESHOLD)
+
+
+@main.command("similar")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--rubric", "-r", "rubric_spec", required=True, help="Bundled rubric id or path: its template is subtracted.")
+@click.option("--format", "-f", "output_format", type=click.Choice(["terminal", "json", "html"]), default="terminal")
+@click.option("--out", "-o", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the JSON or HTML here (atomically) instead of to stdout.")
+@click.option("--top", type=click.IntRange(1), default=50, show_default=True, help="How many pairs to show.")
+@click.option("--min-score", type=click.FloatRange(0, 1), default=0.0, help="Leave out pairs below this score.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def similar_command(source: Path, rubric_spec: str, output_format: str, out_file: Path | None, top: int,
+                    min_score: float, quiet: bool) -> None:
+    """Rank the pairs of submissions in SOURCE (a folder of zips or a zip of zips) by the code they
+    share: normalised (comments, docstrings, names and literals do not matter), fingerprinted by
+    winnowing, with the template's code taken away."""
+    from .batch.inbox import InboxError, collect
+    from .similarity import corpus, pairs as ranking, render
+
+    rubric = _load_rubric(rubric_spec)
+    console = Console(stderr=True)
+    with tempfile.TemporaryDirectory(prefix="dlgrade-similar-") as scratch:
+        try:
+            entries = collect(source, rubric, Path(scratch))
+        except InboxError as exc:
+            raise click.exceptions.Exit(_fail(str(exc)))
+        with Progress(TextColumn("fingerprinting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=console, disable=quiet) as progress:
+            task = progress.add_task("fingerprinting", total=len(entries))
+            documents = corpus.read_class(entries, rubric, lambda: progress.advance(task))
+    ranked = ranking.rank(documents, top, min_score)
+    if output_format == "terminal":
+        render.terminal(documents, ranked)
+        return
+    text = json.dumps(render.as_dict(documents, ranked), ensure_ascii=False, indent=1) + "\n" \
+        if output_format == "json" else render.page(documents, ranked)
+    if out_file is None:
+        click.echo(text, nl=False)
+    else:
+        json_format.write_atomic(out_file, text)
 
 
 @main.command("batch")
