@@ -82,6 +82,18 @@ def chromium():
     return path
 
 
+def measure_in_chromium(chromium: str, page: str, folder, fields: str) -> dict:
+    """What Chromium computed for a page: a copy runs a probe script (the page itself runs none) that
+    stores ``{fields}`` as JSON in the DOM, which --dump-dom prints."""
+    probe = page.replace('<meta http-equiv="Content-Security-Policy"', '<meta name="x"').replace(
+        "</body>", f"<script>document.body.dataset.probe = JSON.stringify({{{fields}}})</script></body>")
+    probed = folder / "probe.html"
+    probed.write_text(probe, encoding="utf-8")
+    done = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", probed.as_uri()],
+                          capture_output=True, text=True, timeout=120, check=True)
+    return json.loads(done.stdout.split('data-probe="', 1)[1].split('"', 1)[0].replace("&quot;", '"'))
+
+
 def test_html_renders_in_headless_chromium_with_totals_and_rtl_text(chromium, tmp_path):
     page = html_page.render(report())
     original = tmp_path / "report.html"
@@ -90,17 +102,9 @@ def test_html_renders_in_headless_chromium_with_totals_and_rtl_text(chromium, tm
     subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={screenshot}",
                     "--window-size=420,1000", original.as_uri()], capture_output=True, timeout=120, check=True)
     assert screenshot.stat().st_size > 5000
-    # Measure the layout Chromium computed: a copy with a probe script (the page itself runs no script).
-    probe = page.replace('<meta http-equiv="Content-Security-Policy"', '<meta name="x"').replace(
-        "</body>", "<script>document.body.dataset.probe = JSON.stringify({"
-        "direction: getComputedStyle(document.getElementById('student')).direction,"
-        "total: document.getElementById('total').textContent,"
-        "rows: document.querySelectorAll('tbody tr').length})</script></body>")
-    probed = tmp_path / "probe.html"
-    probed.write_text(probe, encoding="utf-8")
-    done = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", probed.as_uri()],
-                          capture_output=True, text=True, timeout=120, check=True)
-    found = json.loads(done.stdout.split('data-probe="', 1)[1].split('"', 1)[0].replace("&quot;", '"'))
+    found = measure_in_chromium(chromium, page, tmp_path, "direction: getComputedStyle(document.getElementById("
+                                "'student')).direction, total: document.getElementById('total').textContent,"
+                                "rows: document.querySelectorAll('tbody tr').length")
     assert found == {"direction": "rtl", "total": "3 / 12", "rows": 5}
     artifacts = __import__("os").environ.get("DLGRADE_ARTIFACTS")
     if artifacts:

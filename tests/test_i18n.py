@@ -80,20 +80,14 @@ def test_grade_lang_fa_gives_a_persian_report(tmp_path):
     assert "مورد آزمون درست بود" in feedback and "dc_prev" in feedback and "cases passed" not in feedback
 
 
-from test_formats import chromium  # noqa: E402,F401 - the fixture
+from test_formats import chromium, measure_in_chromium  # noqa: E402,F401 - the fixture
 
 
 def test_persian_page_lays_out_right_to_left_in_chromium(chromium, tmp_path):  # noqa: F811
     page = html_page.render(localize(_report(), "fa"))
-    probe = page.replace('<meta http-equiv="Content-Security-Policy"', '<meta name="x"').replace(
-        "</body>", "<script>document.body.dataset.probe = JSON.stringify({"
-        "page: getComputedStyle(document.documentElement).direction,"
-        "first_column_on_the_right: Math.abs(document.querySelector('th').getBoundingClientRect().right"
-        " - document.querySelector('table').getBoundingClientRect().right) < 2,"
-        "total: document.getElementById('total').textContent})</script></body>")
-    probed = tmp_path / "probe.html"
-    probed.write_text(probe, encoding="utf-8")
-    done = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", probed.as_uri()],
-                          capture_output=True, text=True, timeout=120, check=True)
-    found = json.loads(done.stdout.split('data-probe="', 1)[1].split('"', 1)[0].replace("&quot;", '"'))
+    found = measure_in_chromium(chromium, page, tmp_path, "page: getComputedStyle(document.documentElement).direction,"
+                                "first_column_on_the_right: Math.abs(document.querySelector('th')"
+                                ".getBoundingClientRect().right - document.querySelector('table')"
+                                ".getBoundingClientRect().right) < 2,"
+                                "total: document.getElementById('total').textContent")
     assert found == {"page": "rtl", "first_column_on_the_right": True, "total": "2 / 6"}

@@ -66,8 +66,8 @@ class FunctionCheck(Check):
             reference = item_callable(table, "reference", rubric)
         else:
             reference = None
-        return FunctionConfig(calling.identifier(table, "target"), reference, generator, count, outputs, compare, calling.tolerance(table),
-                              calling.flag(table, "all_or_nothing"))
+        return FunctionConfig(calling.identifier(table, "target"), reference, generator, count, outputs, compare,
+                              calling.tolerance(table), calling.flag(table, "all_or_nothing"))
 
     def run(self, context: CheckContext) -> Verdict:
         config: FunctionConfig = context.item.config
