@@ -88,10 +88,12 @@ def starter_names(rubric: Rubric) -> set[str]:
     return {path.name for notebook in rubric.notebooks.values() for path in notebook.starter_files}
 
 
-def read_document(key: str, label: str, zip_path: Path, rubric: Rubric, template: set[int]) -> Document:
+def read_document(key: str, label: str, zip_path: Path, template: set[int], starters: set[str]) -> Document:
+    """A submission's code units and their fingerprints, minus the template's; ``starters`` are the
+    course's own file names, not read."""
     document = Document(key, label, zip_path.name)
     try:
-        document.units = read_units(zip_path, starter_names(rubric))
+        document.units = read_units(zip_path, starters)
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
         document.problem = f"{zip_path.name}: cannot be read ({type(exc).__name__}: {exc})"[:300]
         return document
@@ -103,11 +105,11 @@ def read_document(key: str, label: str, zip_path: Path, rubric: Rubric, template
 
 def read_class(entries, rubric: Rubric, advance=lambda: None) -> list[Document]:
     """One Document per counted submission (``batch.inbox`` entries: a student's latest)."""
-    template = template_prints(rubric)
+    template, starters = template_prints(rubric), starter_names(rubric)
     documents = []
     for entry in entries:
         name = " ".join(p for p in (entry.student.first, entry.student.last) if p)
         label = f"{name} ({entry.student.student_id})" if name and entry.student.student_id else name or entry.name
-        documents.append(read_document(entry.student_key, label, entry.path, rubric, template))
+        documents.append(read_document(entry.student_key, label, entry.path, template, starters))
         advance()
     return documents

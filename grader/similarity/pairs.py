@@ -40,9 +40,10 @@ def rank(documents: list[Document], top: int | None = None, min_score: float = 0
     for holders in index.values():
         if 2 <= len(holders) <= limit:
             counts.update(combinations(holders, 2))
+    sizes = [sum(1 for value in document.prints if len(index[value]) <= limit) for document in documents]
     pairs = []
     for (a, b), shared in counts.items():
-        size_a, size_b = _size(documents[a], index, limit), _size(documents[b], index, limit)
+        size_a, size_b = sizes[a], sizes[b]
         score = shared / max(min(size_a, size_b), MIN_PRINTS)
         if score >= min_score:
             pairs.append(Pair(a, b, shared, round(score, 4), round(shared / (size_a + size_b - shared), 4)))
@@ -51,10 +52,6 @@ def rank(documents: list[Document], top: int | None = None, min_score: float = 0
     for pair in pairs:
         _regions(pair, documents[pair.a], documents[pair.b], index, limit)
     return pairs
-
-
-def _size(document: Document, index: dict[int, list[int]], limit: int) -> int:
-    return sum(1 for value in document.prints if len(index[value]) <= limit)
 
 
 def _regions(pair: Pair, a: Document, b: Document, index: dict, limit: int) -> None:
