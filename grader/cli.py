@@ -257,10 +257,13 @@ def similar_command(source: Path, rubric_spec: str, output_format: str, out_file
 @click.option("--sandbox", "sandbox_mode", type=click.Choice(["auto", "off", "require"]), default="auto")
 @click.option("--call-timeout", type=click.FloatRange(min=0.1), help="Seconds per call of a student function.")
 @click.option("--cell-timeout", type=click.FloatRange(min=0.1), help="Seconds per notebook cell.")
+@click.option("--warm/--cold", "warm_kernels", default=True, show_default=True,
+              help="Fork each kernel from a sandboxed Python that imported ipykernel, numpy and torch once "
+                   "(root and bubblewrap only; elsewhere kernels start cold).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def batch_command(source: Path, rubric_spec: str, results: Path, jobs: int, times_csv: Path | None,
                   dask_address: str | None, data_dir: Path | None, sandbox_mode: str, call_timeout: float | None,
-                  cell_timeout: float | None, quiet: bool) -> None:
+                  cell_timeout: float | None, warm_kernels: bool, quiet: bool) -> None:
     """Grade a class: SOURCE is a folder of zips or one zip of zips. Resumable: run it again to go on."""
     from .batch import inbox
     from .batch.run import Batch
@@ -269,7 +272,8 @@ def batch_command(source: Path, rubric_spec: str, results: Path, jobs: int, time
     try:
         times = inbox.read_times(times_csv) if times_csv else None
         overrides = {"call_timeout_s": call_timeout, "cell_timeout_s": cell_timeout}
-        options = GradingOptions(limit_overrides=overrides, sandbox=sandbox_mode, data_dir=data_dir)
+        options = GradingOptions(limit_overrides=overrides, sandbox=sandbox_mode, data_dir=data_dir,
+                                 warm_kernels=warm_kernels)
         batch = Batch(rubric_spec, results, options, jobs, dask_address, times)
         console = Console(stderr=True)
         with _progress(console, quiet) as (progress, task):

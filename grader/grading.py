@@ -14,6 +14,8 @@ from .checks.base import CheckContext, Verdict
 from .execution import sandbox
 from .execution.limits import Limits
 from .execution.runner import NotebookRunner, NotebookUnreadable
+from .execution.zygote import Zygote
+from .execution.zygote import usable as warm_kernels_keep
 from .report.model import (CellErrorInfo, GraderInfo, ItemResult, NotebookResult, Report, SubmissionInfo, totals)
 from .rubric import Item, Notebook, Rubric
 from .submission import Submission, SubmissionError, find_file, identify, open_submission
@@ -27,6 +29,8 @@ class GradingOptions:
     sandbox: str = "auto"  # auto | off | require
     data_dir: Path | None = None  # the TA's held-out data (--data)
     expected_cache: dict = field(default_factory=dict)  # shared by every submission of one session
+    zygote: Zygote | None = None  # forks warm kernels (grade batch); workspaces are made in its stage
+    warm_kernels: bool = True  # grade batch: fork kernels from a warm zygote where it keeps every protection
 
 
 def _item_result(item: Item, verdict: Verdict, duration: float) -> ItemResult:
@@ -49,21 +53,22 @@ def grade(zip_path: Path, rubric: Rubric, options: GradingOptions | None = None)
                     submission=SubmissionInfo(zip_path.name), items=[], total=totals([]), notebooks=[],
                     grader=GraderInfo(__version__, rubric.id, rubric.sha256), limits=limits.as_dict(),
                     warnings=[name_warning] if name_warning else [], started_at=started.isoformat(timespec="seconds"))
+    protections = sandbox.protections_for(options.sandbox, limits)
+    zygote = options.zygote if options.zygote is not None and warm_kernels_keep(protections) else None
     try:
-        submission = open_submission(zip_path)
+        submission = open_submission(zip_path, workspace_root=zygote.stage if zygote else None)
     except SubmissionError as exc:
         report.error = str(exc)
         report.items = failed_items(rubric.items, f"the submission could not be read: {exc}")
     else:
         report.submission = SubmissionInfo(zip_path.name, submission.sha256, submission.size_bytes)
         report.warnings += submission.warnings
-        protections = sandbox.protections_for(options.sandbox, limits)
-        report.sandbox = protections.as_dict()
+        report.sandbox = {**protections.as_dict(), "warm_kernels": zygote is not None}
         if protections.isolation != "bubblewrap":
             report.warnings.append(f"student code ran without the sandbox ({protections.reason}): only time and "
                                    "resource limits were in force")
         try:
-            report.items = _grade_items(submission, rubric, limits, options, report, protections)
+            report.items = _grade_items(submission, rubric, limits, options, report, protections, zygote)
         finally:
             if not options.keep_workspace:
                 submission.cleanup()
@@ -93,14 +98,14 @@ def _read_answers(submission: Submission, rubric: Rubric, report: Report) -> tup
 
 
 def _grade_items(submission: Submission, rubric: Rubric, limits: Limits, options: GradingOptions,
-                 report: Report, protections: sandbox.Protections) -> list[ItemResult]:
+                 report: Report, protections: sandbox.Protections, zygote: Zygote | None) -> list[ItemResult]:
     results: dict[str, ItemResult] = {}
     answers, answers_problem = _read_answers(submission, rubric, report)
     for notebook in rubric.notebooks.values():
         items = [item for item in rubric.items if item.notebook == notebook.name]
         if items:
             for result in _grade_notebook(submission, rubric, notebook, items, limits, options, report, protections,
-                                          answers, answers_problem):
+                                          answers, answers_problem, zygote):
                 results[result.id] = result
     for item in rubric.items:
         if item.id not in results:  # kinds that need no notebook
@@ -110,7 +115,7 @@ def _grade_items(submission: Submission, rubric: Rubric, limits: Limits, options
 
 def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, items: list[Item], limits: Limits,
                     options: GradingOptions, report: Report, protections: sandbox.Protections,
-                    answers: AnswersFile | None, answers_problem: str) -> list[ItemResult]:
+                    answers: AnswersFile | None, answers_problem: str, zygote: Zygote | None) -> list[ItemResult]:
     chosen, others = find_file(submission.files, notebook.match)
     record = NotebookResult(notebook.name, chosen, notebook.mode)
     report.notebooks.append(record)
@@ -125,7 +130,7 @@ def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, 
                                f"ignored {', '.join(others)}")
     path = submission.workspace.joinpath(*PurePosixPath(chosen).parts)
     report.warnings += _copy_starter_files(notebook, path.parent)
-    runner = NotebookRunner(path, notebook.mode, limits, submission.workspace, protections)
+    runner = NotebookRunner(path, notebook.mode, limits, submission.workspace, protections, zygote)
     try:
         with runner:
             _record_execution(record, runner)

@@ -14,6 +14,7 @@ import zipfile
 
 import pytest
 
+from grader.execution.limits import Limits
 from helpers import EXAMPLES, GRADE, REPO
 
 SARA, ALI, MARYAM = (EXAMPLES / f"HW3_{n}.zip" for n in ("Sara_Ahmadi_401234567", "Ali_Rezaei_401234568",
@@ -70,6 +71,22 @@ def test_the_class_is_graded_into_a_gradebook(uninterrupted):
     assert "4 students: 4 graded" in " ".join(done.stderr.split()) and "1 unreadable" in done.stderr
     report = json.loads((results / "reports" / "401234568.json").read_text())
     assert report["items"][6]["id"] == "p1.lstm_cell_backward" and "dc_prev" in report["items"][6]["feedback"]
+
+
+def test_warm_and_cold_kernels_give_the_same_gradebook(uninterrupted, klass, tmp_path):
+    """The uninterrupted run forked its kernels from the zygote (where this machine allows it); a cold
+    run of the same class, one kernel process started per notebook, grades every item the same."""
+    from grader.execution.sandbox import protections_for
+    from grader.execution.zygote import usable
+
+    folder, times = klass
+    run_batch(folder, tmp_path, "hw3", "--cold", "--times", str(times))
+    warm, cold = gradebook(uninterrupted[0]), gradebook(tmp_path)
+    assert warm == cold
+    sara = "401234567.json"
+    warm_report = json.loads((uninterrupted[0] / "reports" / sara).read_text())
+    assert warm_report["sandbox"]["warm_kernels"] is usable(protections_for("auto", Limits()))
+    assert json.loads((tmp_path / "reports" / sara).read_text())["sandbox"]["warm_kernels"] is False
 
 
 def test_a_rerun_grades_nothing_again(uninterrupted, klass):

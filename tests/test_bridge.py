@@ -8,15 +8,8 @@ import pytest
 from grader.execution import bridge
 
 
-def packed(arrays):
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def outputs_with(payload, nonce="n1", arrays=None, extra=()):
-    payload = dict(payload, nonce=nonce)
-    payload.setdefault("arrays", packed(arrays or {}))
+    payload = {**bridge.packed_arrays(arrays or {}), **payload, "nonce": nonce}
     return [*extra, {"output_type": "display_data", "data": {bridge.MIME: payload}, "metadata": {}}]
 
 
@@ -28,7 +21,35 @@ def test_request_code_embeds_structures_arrays_and_handles():
     assert request["function"] == "f" and request["keep"] == "h2" and request["nonce"] == nonce
     assert request["args"][3] == {"t": "handle", "id": "h1", "path": [3]}
     with np.load(io.BytesIO(base64.b64decode(request["arrays"])), allow_pickle=False) as npz:
-        assert sorted(npz.files) == ["a0", "a1"]
+        assert npz.files == ["g0"] and npz["g0"].tolist() == [0, 1, 2, 1, 0, 0, 1]  # both float64 arrays, flat
+    assert request["layout"] == {"a0": ["g0", 0, [3]], "a1": ["g0", 3, [2, 2]]}
+
+
+def test_packed_arrays_round_trip_every_dtype_and_shape():
+    arrays = {"a0": np.arange(6, dtype=np.float32).reshape(2, 3), "a1": np.float64(2.5), "a2": np.zeros((0, 4)),
+              "a3": np.array([[True, False]]), "a4": np.arange(12).reshape(2, 3, 2)[:, ::2], "a5": np.ones(3) * 1j,
+              "a6": np.array([7.0, 8.0])}
+    packed = bridge.packed_arrays(arrays)
+    back = bridge.unpack_arrays(packed["layout"], base64.b64decode(packed["arrays"]))
+    assert back.keys() == arrays.keys()
+    for key, array in arrays.items():
+        assert back[key].dtype == np.asarray(array).dtype and np.array_equal(back[key], array), key
+
+
+@pytest.mark.parametrize("layout", [
+    {"a0": ["g0", 2, [2]]},            # runs past the end of its member
+    {"a0": ["g0", -1, [1]]},           # negative offset
+    {"a0": ["g0", True, [1]]},         # a bool is not a count
+    {"a0": ["g9", 0, [1]]},            # no such member
+    {"a0": ["g0", 0, [2**40, 2**40]]},  # a shape whose size overflows int64
+    {"a0": ["g0", 0, [1] * 40]},       # too many dimensions
+    {"a0": ["g0", 0]},
+    ["g0", 0, [3]],
+])
+def test_a_forged_layout_is_refused(layout):
+    packed = bridge.packed_arrays({"a0": np.arange(3.0)})
+    with pytest.raises(bridge.BridgeError, match="layout"):
+        bridge.unpack_arrays(layout, base64.b64decode(packed["arrays"]))
 
 
 def test_ok_response_round_trips_nested_values():

@@ -16,6 +16,8 @@ import hashlib
 import io
 import json
 import multiprocessing
+import multiprocessing.util
+import shutil
 import signal
 import tempfile
 import time
@@ -27,6 +29,10 @@ from typing import Callable
 
 from .. import late as late_policy
 from .. import __version__
+from ..execution.limits import Limits
+from ..execution.sandbox import protections_for
+from ..execution.zygote import Zygote, ZygoteError
+from ..execution.zygote import usable as warm_kernels_keep
 from ..grading import GradingOptions, failed_items, grade
 from ..report import json_format
 from ..report.model import GraderInfo, Report, SubmissionInfo, totals
@@ -62,13 +68,45 @@ def _die_with_parent() -> None:
         pass
 
 
-# Expected values depend only on the rubric and the seeds (keyed by the rubric's hash), so a worker
-# process computes them once for every submission it grades.
-_WORKER_EXPECTED: dict = {}
+@dataclass
+class _WorkerState:
+    """What one worker process keeps between the submissions it grades: expected values (they depend
+    only on the rubric and the seeds) and the zygote its kernels are forked from."""
+
+    expected: dict = field(default_factory=dict)
+    zygote: Zygote | None = None
+    zygote_failed: str = ""
+
+    def zygote_for(self, options: GradingOptions) -> Zygote | None:
+        if not options.warm_kernels or self.zygote_failed:
+            return None
+        if not warm_kernels_keep(protections_for(options.sandbox, Limits())):
+            return None
+        if self.zygote is not None and self.zygote.alive:
+            return self.zygote
+        self.close()
+        try:
+            self.zygote = Zygote()
+            # a worker of a process pool ends through multiprocessing, which runs its finalizers, not atexit's
+            multiprocessing.util.Finalize(None, self.close, exitpriority=10)
+            self.zygote.start()
+        except (OSError, ZygoteError) as exc:  # kernels start cold, as they always could
+            self.zygote_failed = str(exc)
+            self.close()
+        return self.zygote
+
+    def close(self) -> None:
+        zygote, self.zygote = self.zygote, None
+        if zygote is not None:
+            zygote.close()
+            shutil.rmtree(zygote.stage, ignore_errors=True)
+
+
+_WORKER = _WorkerState()
 
 
 def _warm(options: GradingOptions) -> GradingOptions:
-    return dataclasses.replace(options, expected_cache=_WORKER_EXPECTED)
+    return dataclasses.replace(options, expected_cache=_WORKER.expected, zygote=_WORKER.zygote_for(options))
 
 
 def grade_bytes(name: str, data: bytes, rubric_spec: str, options: GradingOptions) -> dict:
@@ -145,8 +183,12 @@ class Batch:
             yield from self._grade_on_dask(todo)
             return
         if self.jobs == 1:
-            for entry, key in todo:
-                yield entry, key, self._guarded(lambda: grade(entry.path, self.rubric, self.options).to_dict(), entry)
+            try:
+                for entry, key in todo:
+                    yield entry, key, self._guarded(lambda: grade(entry.path, self.rubric, _warm(self.options)).to_dict(),
+                                                    entry)
+            finally:
+                _WORKER.close()
             return
         # forkserver, not fork: this process has threads (the progress display); the server imports the
         # grader (torch, the references) once and every worker is forked from it warm

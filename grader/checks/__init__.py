@@ -34,6 +34,8 @@ def registry() -> dict[str, type[Check]]:
 
 
 def kind_class(kind: str) -> type[Check]:
+    if kind in BUILTIN:  # a plugin cannot replace a built-in kind: no need to scan the installed packages
+        return BUILTIN[kind]
     kinds = registry()
     if kind not in kinds:
         raise KeyError(f"unknown kind '{kind}' (known: {', '.join(sorted(kinds))})")

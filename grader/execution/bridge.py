@@ -2,7 +2,9 @@
 
 A request is JSON (structure, scalars, strings) with the arguments' arrays as a base64 ``.npz``; it is
 embedded in the code the kernel executes.  The response comes back as display data of the MIME type
-``MIME``: JSON again, arrays as a base64 ``.npz`` loaded with ``allow_pickle=False``.  Everything read
+``MIME``: JSON again, arrays as a base64 ``.npz`` loaded with ``allow_pickle=False``.  On the wire the
+arrays of one dtype travel as one flat npz member and a JSON ``layout`` says where each one lies: a
+result of forty small arrays then costs one npz member to read, not forty.  Everything read
 back is validated here: node kinds, array dtypes, sizes, nesting.  Nothing from the kernel is
 imported, unpickled or evaluated.
 """
@@ -65,7 +67,7 @@ def request_text(function: str | Handle, args: list, *, keep: str | None, tensor
     nonce = secrets.token_hex(8)
     request = {"function": function, "args": nodes, "kwargs": keyword_nodes, "op": op, "keep": keep,
                "tensors": tensors, "nonce": nonce, "trace": trace,
-               "arrays": base64.b64encode(npz_bytes(arrays)).decode("ascii")}
+               **packed_arrays(arrays)}
     return json.dumps(request), nonce
 
 
@@ -79,6 +81,41 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()
+
+
+def packed_arrays(arrays: dict[str, np.ndarray]) -> dict:
+    """``{"arrays": base64 npz of one flat array per dtype, "layout": {key: [member, offset, shape]}}``."""
+    groups: dict[str, list[np.ndarray]] = {}
+    layout = {}
+    for key, array in arrays.items():
+        members = groups.setdefault(array.dtype.str, [])
+        layout[key] = [f"g{list(groups).index(array.dtype.str)}", sum(m.size for m in members), list(array.shape)]
+        members.append(array)
+    flat = {f"g{index}": np.concatenate([m.ravel() for m in members]) for index, members in enumerate(groups.values())}
+    return {"arrays": base64.b64encode(npz_bytes(flat)).decode("ascii"), "layout": layout}
+
+
+def unpack_arrays(layout: Any, raw: bytes) -> dict[str, np.ndarray]:
+    """``packed_arrays`` undone and validated: every slice within its member, every shape sane."""
+    members = load_arrays(raw)
+    if not isinstance(layout, dict) or len(layout) > MAX_NODES:
+        raise BridgeError("the result's array layout is malformed")
+    arrays = {}
+    for key, place in layout.items():
+        if not (isinstance(place, list) and len(place) == 3 and place[0] in members
+                and _is_count(place[1]) and isinstance(place[2], list) and len(place[2]) <= MAX_DEPTH
+                and all(_is_count(n) for n in place[2])):
+            raise BridgeError("the result's array layout is malformed")
+        member, offset, shape = members[place[0]], place[1], place[2]
+        size = int(np.prod(shape, dtype=object))
+        if member.ndim != 1 or offset + size > member.size:
+            raise BridgeError("the result's array layout points outside its data")
+        arrays[key] = member[offset:offset + size].reshape(shape)
+    return arrays
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ARRAY_BYTES
 
 
 def encode(value: Any, arrays: dict) -> dict:
@@ -130,7 +167,7 @@ def read_response(outputs: list[dict], nonce: str) -> Response:
         raw = base64.b64decode(packed, validate=True)
     except (binascii.Error, ValueError):
         raise BridgeError("the result's arrays are not valid base64") from None
-    arrays = load_arrays(raw)
+    arrays = unpack_arrays(payload.get("layout"), raw)
     return Response(status, value=decode(payload.get("result"), arrays), traced=traced)
 
 

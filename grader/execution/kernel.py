@@ -23,7 +23,10 @@ from pathlib import Path
 import nbformat
 import zmq
 import zmq.asyncio
+from queue import Empty
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import ensure_event_loop
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -31,6 +34,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from . import sandbox
 from .bridge import MIME
 from .limits import Limits
+from .zygote import Zygote
 
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
 KILL_GRACE_S = 3.0
@@ -40,6 +44,11 @@ MAX_MESSAGE_BYTES = 256 * 2**20
 # nbclient logs every timeout and dead kernel as an error; the grader reports them itself.
 QUIET_LOG = logging.getLogger("dlgrade.nbclient")
 QUIET_LOG.setLevel(logging.CRITICAL)
+# ipykernel's own compiler names each cell by a pure-Python hash of its text, for the debugger: 0.2 µs a
+# byte, which made a call with large arrays cost tens of milliseconds.  Nothing here debugs a kernel, so
+# IPython's own compiler (a C hash) replaces it before any cell runs.
+KERNEL_OPTIONS = ["--IPKernelApp.exec_lines=get_ipython().compile = "
+                  "__import__('IPython.core.compilerop').core.compilerop.CachingCompiler()"]
 
 
 def strip_ansi(text: str) -> str:
@@ -84,6 +93,74 @@ class _SandboxedKernelManager(AsyncKernelManager):
         sandbox.share_connection_file(Path(self.connection_file), session.protections, session.uid)
         return sandbox.wrap(command, workspace=session.workspace, cwd=session.cwd, runtime_dir=session._runtime_dir,
                             limits=session.limits, protections=session.protections, uid=session.uid)
+
+
+class _WarmProvisioner(LocalProvisioner):
+    """Launches the kernel by asking the session's zygote to fork one; everything else (signals, polling,
+    kill) goes through the ``KernelProcess`` handle it returns, as it would through a ``Popen``."""
+
+    async def launch_kernel(self, cmd, **kwargs):
+        session = self.parent.grading_session
+        connection_file = Path(self.parent.connection_file)
+        sandbox.share_connection_file(connection_file, session.protections, session.uid)
+        self.process = session.zygote.spawn(workspace=session.workspace, cwd=session.cwd,
+                                            runtime_dir=session._runtime_dir,
+                                            uid=session.uid, limits=session.limits, env=kwargs.get("env", {}),
+                                            arguments=["-f", str(connection_file), *KERNEL_OPTIONS])
+        self.pid, self.pgid, self.cwd = None, None, kwargs.get("cwd")
+        return self.connection_info
+
+
+class _WarmKernelManager(AsyncKernelManager):
+    grading_session: "KernelSession | None" = None
+
+    async def _async_pre_start_kernel(self, **kw):
+        if self.provisioner is None:
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or os.urandom(8).hex()
+            self.provisioner = _WarmProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+        return await super()._async_pre_start_kernel(**kw)
+
+
+class _ReadyClient(AsyncKernelClient):
+    """Ready as soon as a kernel_info request's idle status arrives on IOPub: that proves both channels
+    are connected.  jupyter_client's own check then waits for 0.2 s of IOPub silence, on every start."""
+
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        while True:
+            request = self.kernel_info()
+            reply = await self._reply_to(request, 1.0)
+            # IOPub may still be subscribing (zmq's slow joiner): then ask again soon
+            if reply is not None and await self._idle_after(request, 0.05):
+                self._handle_kernel_info_reply(reply)
+                return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+    wait_for_ready = _async_wait_for_ready  # AsyncKernelClient binds the name to its own method
+
+    async def _reply_to(self, request: str, timeout_s: float) -> dict | None:
+        return await self._first(self.shell_channel, timeout_s,
+                                 lambda msg: msg["parent_header"].get("msg_id") == request)
+
+    async def _idle_after(self, request: str, timeout_s: float) -> bool:
+        return await self._first(self.iopub_channel, timeout_s, lambda msg: (
+            msg["msg_type"] == "status" and msg["parent_header"].get("msg_id") == request
+            and msg["content"].get("execution_state") == "idle")) is not None
+
+    @staticmethod
+    async def _first(channel, timeout_s: float, wanted) -> dict | None:
+        end = time.monotonic() + timeout_s
+        while (left := end - time.monotonic()) > 0:
+            try:
+                msg = await channel.get_msg(timeout=left)
+            except Empty:
+                return None
+            if wanted(msg):
+                return msg
+        return None
 
 
 class _CappedClient(NotebookClient):
@@ -141,6 +218,8 @@ class KernelSession:
     protections: sandbox.Protections | None = None
     restarts: int = 0
     uid: int = sandbox.NOBODY
+    zygote: Zygote | None = None  # forks the kernel warm; None (or a dead one): a cold start
+    warm: bool = False  # whether the running kernel was forked by the zygote
     _client: _CappedClient | None = None
     _runtime_dir: Path | None = None
     _context: zmq.asyncio.Context | None = None
@@ -158,7 +237,18 @@ class KernelSession:
             self.protections = sandbox.protections_for("auto", self.limits)
 
     def start(self) -> None:
-        self._runtime_dir = Path(tempfile.mkdtemp(prefix="dlgrade-kernel-"))
+        if (self.zygote is not None and self.zygote.alive
+                and self.workspace.resolve().is_relative_to(self.zygote.stage.resolve())):
+            try:
+                self._start(warm=True)
+                return
+            except Exception:  # the zygote died or failed this fork: a cold kernel does the same work
+                self.shutdown()
+        self._start(warm=False)
+
+    def _start(self, warm: bool) -> None:
+        self.warm = warm
+        self._runtime_dir = Path(tempfile.mkdtemp(prefix="dlgrade-kernel-", dir=self.zygote.stage if warm else None))
         self.uid = sandbox.kernel_uid()
         sandbox.prepare_host_paths(self.workspace, self._runtime_dir, self.protections, self.uid)
         notebook = nbformat.v4.new_notebook()
@@ -166,18 +256,25 @@ class KernelSession:
         self._context = zmq.asyncio.Context()
         self._context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         self._context.setsockopt(zmq.LINGER, 0)
-        manager = _SandboxedKernelManager(kernel_name="python3", transport="ipc", context=self._context,
-                                          connection_file=str(self._runtime_dir / "kernel.json"))
+        manager_class = _WarmKernelManager if warm else _SandboxedKernelManager
+        manager = manager_class(kernel_name="python3", transport="ipc", context=self._context,
+                                connection_file=str(self._runtime_dir / "kernel.json"))
         manager.grading_session = self
+        manager.client_factory = _ReadyClient
         client = _CappedClient(notebook, km=manager, timeout=None, allow_errors=True,
-                               record_timing=False, iopub_timeout=2, shell_timeout_interval=1, log=QUIET_LOG)
+                               record_timing=False, iopub_timeout=2, shell_timeout_interval=1, log=QUIET_LOG,
+                               extra_arguments=KERNEL_OPTIONS)
         client.output_cap = self.limits.output_kb * 1024
         loop = ensure_event_loop()
-        # the kernel's own file descriptors never reach the grader's stdout (which may carry a JSON report)
-        loop.run_until_complete(client.async_start_new_kernel(cwd=str(self.cwd), env=kernel_environment(self.cwd),
-                                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        loop.run_until_complete(client.async_start_new_kernel_client())
         self._client = client
+        try:
+            # the kernel's own file descriptors never reach the grader's stdout (which may carry a JSON report)
+            loop.run_until_complete(client.async_start_new_kernel(cwd=str(self.cwd), env=kernel_environment(self.cwd),
+                                                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            loop.run_until_complete(client.async_start_new_kernel_client())
+        except BaseException:
+            self.shutdown()  # nothing half-started outlives a failed start
+            raise
 
     def shutdown(self) -> None:
         client, self._client = self._client, None

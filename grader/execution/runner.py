@@ -19,6 +19,7 @@ from .cells import CodeUnit, select_code
 from .kernel import KernelSession, Outcome
 from .limits import Limits
 from .sandbox import Protections
+from .zygote import Zygote
 
 MAX_NOTEBOOK_BYTES = 64 * 2**20
 AGENT_SOURCE = resources.files(__package__).joinpath("agent_source.py").read_text()
@@ -96,6 +97,7 @@ class NotebookRunner:
     limits: Limits
     workspace: Path | None = None  # the submission's root, mirrored into the sandbox (default: the notebook's folder)
     protections: Protections | None = None
+    zygote: Zygote | None = None  # starts the kernel warm (grade batch)
     units: list[CodeUnit] = field(default_factory=list)
     errors: list[CellError] = field(default_factory=list)
     duration_s: float = 0.0
@@ -108,7 +110,8 @@ class NotebookRunner:
         started = time.monotonic()
         cells, self.declared_kernel = read_notebook(self.path)
         self.units = select_code(cells, self.mode)
-        self._session = KernelSession(self.path.parent, self.limits, self.workspace, self.protections)
+        self._session = KernelSession(self.path.parent, self.limits, self.workspace, self.protections,
+                                      zygote=self.zygote)
         self._session.start()
         try:
             self._run_units(started)

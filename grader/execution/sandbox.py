@@ -62,10 +62,16 @@ def bwrap_binary() -> str | None:
         return shutil.which("bwrap")
 
 
-def _limit_args(limits: Limits) -> list[str]:
+def rlimits(limits: Limits) -> dict[str, int]:
+    """The kernel's resource limits, by their ``resource`` module names."""
     mib = 2**20
-    return [f"--as={limits.memory_mb * mib}", f"--nproc={limits.processes}", f"--fsize={limits.file_size_mb * mib}",
-            f"--nofile={limits.open_files}", f"--cpu={int(limits.cpu_s)}", "--core=0"]
+    return {"RLIMIT_AS": limits.memory_mb * mib, "RLIMIT_NPROC": limits.processes,
+            "RLIMIT_FSIZE": limits.file_size_mb * mib, "RLIMIT_NOFILE": limits.open_files,
+            "RLIMIT_CPU": int(limits.cpu_s), "RLIMIT_CORE": 0}
+
+
+def _limit_args(limits: Limits) -> list[str]:
+    return [f"--{name.removeprefix('RLIMIT_').lower()}={value}" for name, value in rlimits(limits).items()]
 
 
 def _system_mounts() -> list[str]:
@@ -152,6 +158,29 @@ def wrap(command: list[str], *, workspace: Path, cwd: Path, runtime_dir: Path, l
               f'&& cd {shlex.quote(str(cwd))} && exec "$@"')
     drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"] if root else []
     return [*args, "--", *drop, "/bin/sh", "-c", script, "kernel", *limited]
+
+
+# What the warm zygote needs to give each kernel namespaces, mounts and a uid of its own.  It holds them
+# only until it forks; each kernel drops them all with root before the student's code runs.
+ZYGOTE_CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE",
+                       "CAP_KILL")
+ZYGOTE_HOLDS = ("/dlgrade-submission", "/dlgrade-runtime")
+
+
+def wrap_zygote(command: list[str], *, stage: Path) -> list[str]:
+    """The outer sandbox of the warm zygote (root only): the same view of the system and Python as a
+    kernel's, no network, and ``stage`` (where every submission's workspace and kernel runtime folder
+    is made) at its own path; each kernel forked from it hides all of ``stage`` but its own."""
+    stage = stage.resolve()
+    args = [bwrap_binary(), "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+            "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
+    args += _system_mounts() + _python_mounts() + _device_mounts()
+    args += ["--tmpfs", "/tmp", "--tmpfs", "/var/tmp", *_traversable_parents([stage]), "--bind", str(stage), str(stage)]
+    for hold in ZYGOTE_HOLDS:
+        args += ["--dir", hold]
+    for capability in ZYGOTE_CAPABILITIES:
+        args += ["--cap-add", capability]
+    return [*args, "--chdir", "/", "--", *command]
 
 
 def prepare_host_paths(workspace: Path, runtime_dir: Path, protections: Protections, uid: int = NOBODY) -> None:
