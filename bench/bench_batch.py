@@ -91,6 +91,9 @@ def main() -> int:
         for jobs in (1, 2):
             runs[jobs] = timed([*GRADE, "batch", str(klass), "-r", "hw3", "-o", str(root / f"results{jobs}"),
                                 "-j", str(jobs), "-q", *TIMEOUTS])
+        # the same class with every kernel started cold: what the warm zygote saves
+        cold = timed([*GRADE, "batch", str(klass), "-r", "hw3", "-o", str(root / "cold"), "-j", "2", "--cold", "-q",
+                      *TIMEOUTS])
         rubric = root / "rubric"
         shutil.copytree(REPO / "rubrics" / "hw3", rubric)
         (rubric / "rubric.toml").write_text((rubric / "rubric.toml").read_text().replace("points = 3", "points = 4"))
@@ -103,6 +106,7 @@ def main() -> int:
         "class": counts, "floor_s": round(floor, 3), "one_submission_s": round(one, 3),
         "batch_1_job_s": round(runs[1], 2), "batch_2_jobs_s": round(runs[2], 2),
         "amortized_1_job_s": round(runs[1] / size, 3), "amortized_2_jobs_s": round(runs[2] / size, 3),
+        "amortized_2_jobs_cold_s": round(cold / size, 3), "warm_over_cold_2_jobs": round(cold / runs[2], 2),
         "one_submission_vs_floor": round(one / floor, 2),
         "amortized_2_jobs_vs_floor": round(runs[2] / size / floor, 2),
         "speedup_2_jobs": round(runs[1] / runs[2], 2), "regrade_share_of_first_run": round(regrade / runs[2], 4),
@@ -128,6 +132,8 @@ hostile ones are bounded by `--call-timeout 3 --cell-timeout 3`.
 | `grade` one correct submission | {f['one_submission_s']} | {f['one_submission_vs_floor']} × floor |
 | `grade batch -j 1`, amortized per submission | {f['amortized_1_job_s']} | {round(f['amortized_1_job_s'] / f['floor_s'], 2)} × floor |
 | `grade batch -j 2`, amortized per submission | {f['amortized_2_jobs_s']} | {f['amortized_2_jobs_vs_floor']} × floor |
+| `grade batch -j 2 --cold` (every kernel started fresh), amortized | {f['amortized_2_jobs_cold_s']} | {round(f['amortized_2_jobs_cold_s'] / f['floor_s'], 2)} × floor |
+| warm kernels over cold (throughput, 2 jobs) | | {f['warm_over_cold_2_jobs']} × |
 | 2 jobs over 1 job (throughput) | | {f['speedup_2_jobs']} × |
 | regrade after a points-only change | {round(f['regrade_share_of_first_run'] * f['batch_2_jobs_s'], 2)} | {100 * f['regrade_share_of_first_run']:.2f} % of the first run |
 

@@ -208,9 +208,53 @@ def sandbox_processes(ignore: frozenset = frozenset()) -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def suite(tmp_path_factory):
-    root = tmp_path_factory.mktemp("attacks")
+@dataclass
+class Graded:
+    attack: Attack
+    exit_code: int | None  # of `grade ZIP`; None when graded in a batch (whose own exit is checked once)
+    report: dict
+    elapsed_s: float
+    terminal: str | None = None
+
+
+def grade_each(attacks: list[Attack], zips: Path, root: Path, env: dict) -> dict[str, Graded]:
+    """Cold kernels: ``grade ZIP`` once per attack, three at a time."""
+    def grade_one(attack: Attack):
+        path = zips / f"ATTACK_{attack.name}.zip"
+        started = time.monotonic()
+        done = subprocess.run([*GRADE, str(path), "--rubric", str(HERE / "rubric.toml"), "--format", "json"],
+                              capture_output=True, text=True, timeout=600, env=env, cwd=root)
+        terminal = None
+        if attack.name == "ansi_and_fake_report_lines":
+            terminal = subprocess.run([*GRADE, str(path), "--rubric", str(HERE / "rubric.toml")],
+                                      capture_output=True, text=True, timeout=600, env=env, cwd=root).stdout
+        assert done.stdout, done.stderr[-2000:]
+        return attack.name, Graded(attack, done.returncode, json.loads(done.stdout), time.monotonic() - started,
+                                   terminal)
+
+    with ThreadPoolExecutor(3) as pool:
+        return dict(pool.map(grade_one, attacks))
+
+
+def grade_in_one_batch(attacks: list[Attack], zips: Path, root: Path, env: dict) -> dict[str, Graded]:
+    """Warm kernels: the whole suite as one class, two at a time, every kernel forked from the zygote
+    (where this machine allows it), with the victim's zip one submission among the others."""
+    results = root / "results"
+    done = subprocess.run([*GRADE, "batch", str(zips), "--rubric", str(HERE / "rubric.toml"), "--out", str(results),
+                           "--jobs", "2", "--quiet"], capture_output=True, text=True, timeout=1200, env=env, cwd=root)
+    assert done.returncode == 0, done.stderr[-2000:]
+    reports = [json.loads(path.read_text()) for path in (results / "reports").glob("*.json")]
+    by_file = {report["submission"]["file"]: report for report in reports}
+    graded = {}
+    for attack in attacks:
+        report = by_file[f"ATTACK_{attack.name}.zip"]
+        graded[attack.name] = Graded(attack, None, report, report.get("duration_s") or 0.0)
+    return graded
+
+
+@pytest.fixture(scope="module", params=["cold", "warm"])
+def suite(request, tmp_path_factory):
+    root = tmp_path_factory.mktemp(f"attacks-{request.param}")
     outside = root / "outside"
     outside.mkdir()
     (outside / "canary.txt").write_text("untouched")
@@ -227,25 +271,13 @@ def suite(tmp_path_factory):
     server.setblocking(False)
     ctx = {"port": server.getsockname()[1], "outside": outside, "victim": victim, "secret_file": secret_file}
     attacks = catalog(ctx)
+    for attack in attacks:
+        build_zip(zips / f"ATTACK_{attack.name}.zip", attack, attack.cells or [])
     before = {"outside": snapshot(outside), "repo": sorted(p.name for p in REPO.iterdir()),
               "tmp": set(os.listdir("/tmp"))}
     already_running = frozenset(line.split()[0] for line in sandbox_processes())
     env = dict(os.environ, **{SECRET_ENV: "s3cret"})
-
-    def grade_one(attack: Attack):
-        path = zips / f"ATTACK_{attack.name}.zip"
-        build_zip(path, attack, attack.cells or [])
-        started = time.monotonic()
-        done = subprocess.run([*GRADE, str(path), "--rubric", str(HERE / "rubric.toml"), "--format", "json"],
-                              capture_output=True, text=True, timeout=600, env=env, cwd=root)
-        terminal = None
-        if attack.name == "ansi_and_fake_report_lines":
-            terminal = subprocess.run([*GRADE, str(path), "--rubric", str(HERE / "rubric.toml")],
-                                      capture_output=True, text=True, timeout=600, env=env, cwd=root).stdout
-        return attack.name, (attack, done, time.monotonic() - started, terminal)
-
-    with ThreadPoolExecutor(3) as pool:
-        results = dict(pool.map(grade_one, attacks))
+    results = (grade_each if request.param == "cold" else grade_in_one_batch)(attacks, zips, root, env)
     try:
         connection = server.accept()
         connected = True
@@ -260,7 +292,8 @@ def suite(tmp_path_factory):
     if left:  # a kernel may still be going down: give it a moment before calling it a leak
         time.sleep(5)
         left = sandbox_processes(already_running)
-    return {"results": results, "before": before, "after": after, "connected": connected, "processes": left}
+    return {"results": results, "before": before, "after": after, "connected": connected, "processes": left,
+            "mode": request.param}
 
 
 ATTACK_NAMES = [a.name for a in catalog({"port": 1, "outside": Path("/x"), "victim": Path("/x"),
@@ -273,16 +306,19 @@ def test_the_suite_has_at_least_thirty_attacks():
 
 @pytest.mark.parametrize("name", ATTACK_NAMES)
 def test_attack(suite, name):
-    attack, done, elapsed, terminal = suite["results"][name]
-    assert done.returncode == attack.exit_code, done.stderr[-2000:]
-    report = json.loads(done.stdout)
+    graded = suite["results"][name]
+    attack, report, terminal = graded.attack, graded.report, graded.terminal
+    if graded.exit_code is not None:
+        assert graded.exit_code == attack.exit_code, report.get("error")
     items = {item["id"]: item for item in report["items"]}
-    assert elapsed < attack.limit_s, f"took {elapsed:.0f} s"
+    assert graded.elapsed_s < attack.limit_s, f"took {graded.elapsed_s:.0f} s"
     if attack.exit_code == 3:
         assert all(item["status"] == "error" and item["score"] == 0 for item in items.values())
         assert attack.note in report["error"]
         return
     assert report["sandbox"]["isolation"] == "bubblewrap", report["sandbox"]
+    if suite["mode"] == "warm" and report["sandbox"]["unprivileged_user"]:  # root: the zygote was usable
+        assert report["sandbox"]["warm_kernels"] is True
     if attack.attacked == "error-all":
         assert all(item["score"] == 0 for item in items.values())
         assert attack.note in report["notebooks"][0]["problem"]

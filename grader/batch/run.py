@@ -17,7 +17,6 @@ import io
 import json
 import multiprocessing
 import multiprocessing.util
-import shutil
 import signal
 import tempfile
 import time
@@ -99,7 +98,6 @@ class _WorkerState:
         zygote, self.zygote = self.zygote, None
         if zygote is not None:
             zygote.close()
-            shutil.rmtree(zygote.stage, ignore_errors=True)
 
 
 _WORKER = _WorkerState()

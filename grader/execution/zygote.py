@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -72,6 +73,7 @@ class Zygote:
         return self._process is not None and self._process.poll() is None
 
     def close(self) -> None:
+        """Ends the zygote and every kernel it forked, and removes the stage."""
         process, self._process = self._process, None
         if process is not None:
             process.stdin.close()  # the zygote ends at end of input; its kernels die with it
@@ -81,6 +83,7 @@ class Zygote:
                 process.kill()
                 process.wait()
             process.stdout.close()
+        shutil.rmtree(self.stage, ignore_errors=True)
 
     def request(self, **fields) -> dict:
         with self._lock:

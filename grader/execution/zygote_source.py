@@ -99,6 +99,7 @@ def _kernel(request):
     code = 1
     try:
         LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        os.setsid()  # a session and process group of its own, like a cold kernel's
         _wall_off(request)
         _become_unprivileged(request)
         _start_kernel(request)
