@@ -88,13 +88,14 @@ def __dlgrade_make_agent(user_ns):
 
     def pack(arrays):
         """One flat npz member per dtype, and where each array lies in it (the grader's ``unpack_arrays``)."""
-        groups, layout = {}, {}
+        groups, names, filled, layout = {}, {}, {}, {}
         for key, array in arrays.items():
-            members = groups.setdefault(array.dtype.str, [])
-            layout[key] = ["g%d" % list(groups).index(array.dtype.str), sum(m.size for m in members),
-                           list(array.shape)]
-            members.append(array)
-        flat = {"g%d" % i: np.concatenate([m.ravel() for m in members]) for i, members in enumerate(groups.values())}
+            dtype = array.dtype.str
+            name = names.setdefault(dtype, "g%d" % len(names))
+            layout[key] = [name, filled.get(dtype, 0), list(array.shape)]
+            filled[dtype] = filled.get(dtype, 0) + array.size
+            groups.setdefault(dtype, []).append(array)
+        flat = {names[dtype]: np.concatenate([m.ravel() for m in members]) for dtype, members in groups.items()}
         buffer = io.BytesIO()
         np.savez(buffer, **flat)
         return base64.b64encode(buffer.getvalue()).decode("ascii"), layout

@@ -86,12 +86,16 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 def packed_arrays(arrays: dict[str, np.ndarray]) -> dict:
     """``{"arrays": base64 npz of one flat array per dtype, "layout": {key: [member, offset, shape]}}``."""
     groups: dict[str, list[np.ndarray]] = {}
+    names: dict[str, str] = {}
+    filled: dict[str, int] = {}
     layout = {}
     for key, array in arrays.items():
-        members = groups.setdefault(array.dtype.str, [])
-        layout[key] = [f"g{list(groups).index(array.dtype.str)}", sum(m.size for m in members), list(array.shape)]
-        members.append(array)
-    flat = {f"g{index}": np.concatenate([m.ravel() for m in members]) for index, members in enumerate(groups.values())}
+        dtype = array.dtype.str
+        name = names.setdefault(dtype, f"g{len(names)}")
+        layout[key] = [name, filled.get(dtype, 0), list(array.shape)]
+        filled[dtype] = filled.get(dtype, 0) + array.size
+        groups.setdefault(dtype, []).append(array)
+    flat = {names[dtype]: np.concatenate([m.ravel() for m in members]) for dtype, members in groups.items()}
     return {"arrays": base64.b64encode(npz_bytes(flat)).decode("ascii"), "layout": layout}
 
 

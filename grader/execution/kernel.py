@@ -106,7 +106,7 @@ class _WarmProvisioner(LocalProvisioner):
         self.process = session.zygote.spawn(workspace=session.workspace, cwd=session.cwd,
                                             runtime_dir=session._runtime_dir,
                                             uid=session.uid, limits=session.limits, env=kwargs.get("env", {}),
-                                            arguments=["-f", str(connection_file), *KERNEL_OPTIONS])
+                                            arguments=cmd[cmd.index("-f"):])  # a cold kernel's own options
         self.pid, self.pgid, self.cwd = None, None, kwargs.get("cwd")
         return self.connection_info
 
