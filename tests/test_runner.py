@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from grader.execution.bridge import Handle
+from grader.execution import kernel as kernel_module
 from grader.execution.kernel import KernelSession
 from grader.execution.limits import Limits
-from grader.execution.runner import NotebookRunner, NotebookUnreadable
+from grader.execution.runner import Call, NotebookRunner, NotebookUnreadable
 
 from helpers import notebook_text
 
@@ -46,6 +47,13 @@ def test_output_is_capped(tmp_path):
     assert outcome.ok and outcome.output_truncated and len(outcome.stdout) <= 4 * 1024
 
 
+def test_a_message_over_the_cap_never_reaches_the_grader(tmp_path, monkeypatch):
+    monkeypatch.setattr(kernel_module, "MAX_MESSAGE_BYTES", 2**20)  # 256 MiB in use: too big for a test
+    with KernelSession(tmp_path, FAST) as kernel:
+        flood = kernel.execute("from IPython.display import display\ndisplay({'text/plain': 'x' * 3_000_000}, raw=True)", 10)
+    assert flood.status == "ok" and all(len(str(output)) < 2**20 for output in flood.outputs)
+
+
 def test_definitions_mode_skips_training_and_records_cell_errors(tmp_path):
     with runner_for(tmp_path, "import numpy as np", "def double(x):\n    return 2 * x",
                     "while True:\n    pass", "import not_a_module\ndef lost():\n    return 1") as run:
@@ -79,6 +87,47 @@ def test_a_call_that_hangs_or_kills_the_kernel_costs_only_that_call(tmp_path):
         assert run.call("ok", [1]).value == 2
         assert run.call("die", []).status == "dead"
         assert run.call("ok", [2]).value == 3
+
+
+BATCH_CELLS = ("import os, time\nfrom IPython.display import clear_output",
+               "def slow(x):\n    time.sleep(0.7)\n    return x",
+               "def spin(x):\n    while x == 2:\n        pass\n    return x",
+               "def die(x):\n    if x == 1:\n        os._exit(1)\n    return x",
+               "def wipe(x):\n    clear_output()\n    print('noise')\n    return x * 10",
+               "def breaks_agent(x):\n    class Bad(list):\n        def __iter__(self):\n"
+               "            raise KeyboardInterrupt\n    return Bad() if x == 1 else x")
+
+
+def test_a_batch_of_calls_gives_each_call_its_own_deadline(tmp_path):
+    limits = Limits(call_timeout_s=1, cell_timeout_s=2, notebook_timeout_s=20)
+    with runner_for(tmp_path, *BATCH_CELLS, limits=limits) as run:
+        started = time.monotonic()
+        results = run.call_many([Call("slow", [i]) for i in range(4)])  # 2.8 s in all, 0.7 s each
+        assert [r.value for r in results] == [0, 1, 2, 3] and time.monotonic() - started < 4
+        assert all(0.5 < r.duration_s < 1.0 for r in results)
+
+
+def test_a_batch_stops_at_a_call_that_hangs_or_kills_the_kernel(tmp_path):
+    with runner_for(tmp_path, *BATCH_CELLS) as run:
+        started = time.monotonic()
+        hung = run.call_many([Call("spin", [i]) for i in range(5)])
+        assert [r.status for r in hung] == ["ok", "ok", "timeout"] and [r.value for r in hung[:2]] == [0, 1]
+        assert "spin() did not return within 2 s" in hung[2].message
+        assert time.monotonic() - started < 2 + 3  # one call's timeout, not the batch's sum
+        dead = run.call_many([Call("die", [i]) for i in range(3)])
+        assert [r.status for r in dead] == ["ok", "dead"] and "crashed the kernel" in dead[1].message
+        assert [r.value for r in run.call_many([Call("slow", [5]), Call("spin", [6])])] == [5, 6]
+
+
+def test_a_batch_keeps_its_responses_whatever_the_student_code_does(tmp_path):
+    with runner_for(tmp_path, *BATCH_CELLS) as run:
+        wiped = run.call_many([Call("wipe", [i]) for i in range(3)])  # each call clears the cell's output
+        assert [r.value for r in wiped] == [0, 10, 20]
+        # an escape from the agent's own loop costs that call; the calls after it are still made
+        broken = run.call_many([Call("breaks_agent", [i]) for i in range(3)])
+        assert [r.status for r in broken] == ["ok", "error", "ok"] and broken[2].value == 2
+        assert "KeyboardInterrupt" in broken[1].message
+        assert run.call_many([]) == []
 
 
 def test_results_that_cannot_cross_are_clear_errors(tmp_path):

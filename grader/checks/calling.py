@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..execution.runner import CallResult
+from ..execution.runner import Call, CallResult
 from ..rubric import FieldError, Generator
 from .base import CheckContext, Verdict, verdict_from_cases
 from .cases import Case, make_cases
@@ -80,7 +80,12 @@ def run_cases(context: CheckContext, generator: Generator, count: int, all_or_no
               run_case: Callable[[Case, CaseTally], Verdict | None], **details: Any) -> Verdict:
     """Run ``run_case`` on each seeded case; it records into the tally, or returns a Verdict that ends
     the item at once (the function is missing).  After a hang or a crash the other cases are not run."""
-    cases = make_cases(context.rubric.id, context.item.id, generator, count)
+    return _tallied(make_cases(context.rubric.id, context.item.id, generator, count), all_or_nothing, run_case,
+                    details)
+
+
+def _tallied(cases: list[Case], all_or_nothing: bool, run_case: Callable[[Case, CaseTally], Verdict | None],
+             details: dict) -> Verdict:
     tally = CaseTally(len(cases))
     for case in cases:
         if tally.stopped:
@@ -91,3 +96,33 @@ def run_cases(context: CheckContext, generator: Generator, count: int, all_or_no
             return early
     return verdict_from_cases(tally.passed, tally.total, tally.errored, tally.first_problem, all_or_nothing,
                               {"cases": tally.details, **details})
+
+
+def call_cases(context: CheckContext, generator: Generator, count: int, all_or_nothing: bool,
+               prepare: Callable[[Case], Call], judge: Callable[[Case, Any], str | None], **details: Any) -> Verdict:
+    """``run_cases`` for an item whose cases are one call each, all known beforehand: the calls
+    (``prepare``) go to the kernel in one request, each with its own deadline, and ``judge`` says what is
+    wrong with the value a call returned (None: nothing).  A missing function ends the item; a hang or a
+    crash ends the request, and the cases after it are not run."""
+    cases = make_cases(context.rubric.id, context.item.id, generator, count)
+    calls = {case.index: prepare(case) for case in cases}
+    results = dict(zip(calls, context.runner.call_many(list(calls.values()))))
+
+    def run_case(case: Case, tally: CaseTally) -> Verdict | None:
+        result = results[case.index]
+        if result.status == "missing":
+            return missing_function(context, calls[case.index].label, result.message)
+        if not result.ok:
+            tally.record_call_failure(case.label, result)
+        else:
+            tally.record(case.label, judge(case, result.value))
+        return None
+
+    return _tallied(cases, all_or_nothing, run_case, details)
+
+
+def missing_function(context: CheckContext, name: str, message: str) -> Verdict:
+    cell_error = context.runner.cell_error_for(name)
+    if cell_error is not None:
+        message = f"{name} is not defined: cell {cell_error.cell}, which defines it, failed with {cell_error.error}"
+    return Verdict(0.0, "error", message)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..execution.runner import Call
 from ..rubric import FieldError, Generator, item_callable
 from . import calling
 from .base import Check, CheckContext, Verdict
@@ -71,25 +72,18 @@ class FunctionCheck(Check):
 
     def run(self, context: CheckContext) -> Verdict:
         config: FunctionConfig = context.item.config
-        return calling.run_cases(context, config.generator, config.cases, config.all_or_nothing,
-                                 lambda case, tally: self._run_case(context, case, tally))
+        aliases = context.rubric.aliases
+        return calling.call_cases(context, config.generator, config.cases, config.all_or_nothing,
+                                  lambda case: Call(config.target, list(with_aliases(case.args, aliases).values())),
+                                  lambda case, value: self._judge(context, case, value))
 
-    def _run_case(self, context: CheckContext, case: Case, tally: calling.CaseTally) -> Verdict | None:
+    def _judge(self, context: CheckContext, case: Case, value: Any) -> str | None:
         config: FunctionConfig = context.item.config
-        expected = self._expected(context, case)
-        result = context.runner.call(config.target, list(with_aliases(case.args, context.rubric.aliases).values()))
-        if result.status == "missing":
-            return missing_function(context, config.target, result.message)
-        if not result.ok:
-            tally.record_call_failure(case.label, result)
-            return None
         try:
-            actual = graded_outputs(canonical(result.value, context.rubric.aliases), config.outputs, config.compare)
+            actual = graded_outputs(canonical(value, context.rubric.aliases), config.outputs, config.compare)
         except ValueError as exc:
-            tally.record(case.label, str(exc))
-            return None
-        tally.record(case.label, summary(expected, actual, config.tolerance))
-        return None
+            return str(exc)
+        return summary(self._expected(context, case), actual, config.tolerance)
 
     @staticmethod
     def _expected(context: CheckContext, case: Case) -> Any:
@@ -101,13 +95,6 @@ class FunctionCheck(Check):
             value = to_numpy(config.reference(*to_torch(list(case.args.values()))))
             context.expected_cache[key] = graded_outputs(value, config.outputs, config.compare)
         return context.expected_cache[key]
-
-
-def missing_function(context: CheckContext, name: str, message: str) -> Verdict:
-    cell_error = context.runner.cell_error_for(name)
-    if cell_error is not None:
-        message = f"{name} is not defined: cell {cell_error.cell}, which defines it, failed with {cell_error.error}"
-    return Verdict(0.0, "error", message)
 
 
 def _names(table: dict, key: str) -> tuple[str, ...] | None:

@@ -22,13 +22,13 @@ import numpy as np
 import torch
 
 from ..execution.bridge import Handle
+from ..execution.runner import Call
 from ..rubric import FieldError, Generator, item_callable
 from . import calling
 from .base import Check, CheckContext, Verdict
 from .cases import Case, configure_cases, seeded_rng
 from .compare import Tolerance, first_difference, summary
 from .conventions import canonical, with_aliases
-from .function import missing_function
 from .tensors import to_numpy, to_torch
 
 METHODS = ("reference", "finite-differences")
@@ -122,23 +122,18 @@ class GradientCheck(Check):
 
     def run(self, context: CheckContext) -> Verdict:
         config: GradientConfig = context.item.config
-        run_case = self._against_reference if config.method == "reference" else self._against_differences
-        return calling.run_cases(context, config.generator, config.cases, config.all_or_nothing,
-                                 lambda case, tally: run_case(context, case, tally), method=config.method)
+        if config.method == "finite-differences":
+            return calling.run_cases(context, config.generator, config.cases, config.all_or_nothing,
+                                     lambda case, tally: self._against_differences(context, case, tally),
+                                     method=config.method)
+        aliases = context.rubric.aliases
+        return calling.call_cases(
+            context, config.generator, config.cases, config.all_or_nothing,
+            lambda case: Call(config.target, with_aliases(self._expected(context, case)[1], aliases)),
+            lambda case, value: summary(self._expected(context, case)[0], canonical(value, aliases), config.tolerance),
+            method=config.method)
 
     # --- against autograd of the reference forward --------------------------------------------------
-
-    def _against_reference(self, context: CheckContext, case: Case, tally: calling.CaseTally) -> Verdict | None:
-        config: GradientConfig = context.item.config
-        expected, call_args = self._expected(context, case)
-        result = context.runner.call(config.target, with_aliases(call_args, context.rubric.aliases))
-        if result.status == "missing":
-            return missing_function(context, config.target, result.message)
-        if not result.ok:
-            tally.record_call_failure(case.label, result)
-            return None
-        tally.record(case.label, summary(expected, canonical(result.value, context.rubric.aliases), config.tolerance))
-        return None
 
     @staticmethod
     def _expected(context: CheckContext, case: Case) -> tuple[dict, list]:
@@ -157,7 +152,7 @@ class GradientCheck(Check):
         handle = f"{context.item.id}/{case.index}"
         forward = runner.call(config.student_forward, list(with_aliases(case.args, aliases).values()), keep=handle)
         if forward.status == "missing":
-            return missing_function(context, config.student_forward, forward.message)
+            return calling.missing_function(context, config.student_forward, forward.message)
         if not forward.ok:
             tally.record_call_failure(case.label, forward)
             return None
@@ -170,7 +165,7 @@ class GradientCheck(Check):
         upstream = [rng.standard_normal(shape) for shape in upstream_shapes]
         backward = runner.call(config.target, [*upstream, Handle(handle)[config.cache]])
         if backward.status == "missing":
-            return missing_function(context, config.target, backward.message)
+            return calling.missing_function(context, config.target, backward.message)
         if not backward.ok:
             tally.record_call_failure(case.label, backward)
             return None

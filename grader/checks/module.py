@@ -30,7 +30,6 @@ from . import calling
 from .base import Check, CheckContext, Verdict
 from .cases import configure_cases, make_cases
 from .compare import summary
-from .function import missing_function
 from .tensors import to_numpy
 
 FIELDS = {"target", "init", "inputs", "cases", "reference", "reference_args", "parameters", "properties", "token_axis",
@@ -112,7 +111,7 @@ class ModuleCheck(Check):
         handle = Handle(f"module/{context.item.id}")
         built = runner.call(config["target"], [], kwargs=config["init"], keep=handle.id)
         if built.status == "missing":
-            return missing_function(context, config["target"], built.message)
+            return calling.missing_function(context, config["target"], built.message)
         if built.status not in ("ok", "invalid"):  # "invalid": the module itself cannot cross, as expected
             return Verdict(0.0, "error", f"building {config['target']}(**{config['init']}) failed: {built.message}")
         runner.call(handle, [], op="eval")

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from ..execution.runner import Call
 from ..rubric import Generator, item_callable
 from . import calling
 from .base import Check, CheckContext, Verdict
-from .cases import Case, configure_cases
+from .cases import configure_cases
 from .conventions import with_aliases
-from .function import missing_function
 
 FIELDS = {"target", "inputs", "cases", "validate", "tensors", "all_or_nothing"}
 
@@ -55,18 +55,8 @@ class PropertyCheck(Check):
 
     def run(self, context: CheckContext) -> Verdict:
         config: PropertyConfig = context.item.config
-        return calling.run_cases(context, config.generator, config.cases, config.all_or_nothing,
-                                 lambda case, tally: self._run_case(context, case, tally))
-
-    @staticmethod
-    def _run_case(context: CheckContext, case: Case, tally: calling.CaseTally) -> Verdict | None:
-        config: PropertyConfig = context.item.config
-        args = with_aliases(case.args, context.rubric.aliases)
-        result = context.runner.call(config.target, list(args.values()), tensors=config.tensors)
-        if result.status == "missing":
-            return missing_function(context, config.target, result.message)
-        if not result.ok:
-            tally.record_call_failure(case.label, result)
-            return None
-        tally.record(case.label, judge(config.validate, case.args, result.value))
-        return None
+        aliases = context.rubric.aliases
+        return calling.call_cases(
+            context, config.generator, config.cases, config.all_or_nothing,
+            lambda case: Call(config.target, list(with_aliases(case.args, aliases).values()), tensors=config.tensors),
+            lambda case, value: judge(config.validate, case.args, value))

@@ -197,8 +197,13 @@ def __dlgrade_make_agent(user_ns):
     class Agent:
         pass
 
+    def call_all(request_texts):
+        for text in request_texts:
+            call(text)
+
     agent = Agent()
     agent.call = call
+    agent.call_all = call_all
     return agent
 
 

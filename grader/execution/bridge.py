@@ -71,10 +71,10 @@ def request_text(function: str | Handle, args: list, *, keep: str | None, tensor
     return json.dumps(request), nonce
 
 
-def request_code(function: str | Handle, args: list, **options) -> tuple[str, str]:
-    """The code that makes the kernel's agent run one call (``request_text``'s options), and the nonce."""
-    text, nonce = request_text(function, args, **options)
-    return f"__dlgrade_agent__.call({text!r})", nonce
+def batch_code(request_texts: list[str]) -> str:
+    """The code that makes the kernel's agent run the requests (``request_text``) one after another,
+    publishing each response as soon as its call returns."""
+    return f"__dlgrade_agent__.call_all({request_texts!r})"
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -139,14 +139,24 @@ def encode(value: Any, arrays: dict) -> dict:
     raise TypeError(f"cannot send a {type(value).__name__} to the kernel")
 
 
-def read_response(outputs: list[dict], nonce: str) -> Response:
-    """Find and validate the agent's response among a call's outputs (the last one with ``nonce``)."""
+def _payload(outputs: list[dict], nonce: str) -> dict | None:
+    """The last response among ``outputs`` that carries ``nonce``."""
     payload = None
     for output in outputs:
         data = output.get("data") if output.get("output_type") == "display_data" else None
         candidate = data.get(MIME) if isinstance(data, dict) else None
         if isinstance(candidate, dict) and candidate.get("nonce") == nonce:
             payload = candidate
+    return payload
+
+
+def has_response(outputs: list[dict], nonce: str) -> bool:
+    return _payload(outputs, nonce) is not None
+
+
+def read_response(outputs: list[dict], nonce: str) -> Response:
+    """Find and validate the agent's response among a call's outputs (the last one with ``nonce``)."""
+    payload = _payload(outputs, nonce)
     if payload is None:
         raise BridgeError("no response from the kernel (did the function replace the grader's helper or "
                           "produce too much output?)")

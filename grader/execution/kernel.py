@@ -9,6 +9,7 @@ and ``prlimit`` limits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -19,6 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import nbformat
 import zmq
@@ -30,6 +32,7 @@ from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import ensure_event_loop
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from traitlets import default
 
 from . import sandbox
 from .bridge import MIME
@@ -38,6 +41,8 @@ from .zygote import Zygote
 
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
 KILL_GRACE_S = 3.0
+RECONNECT_MS = 5
+WATCH_INTERVAL_S = 0.05  # how often a batch's step deadlines are looked at
 # A larger message from the kernel (a 1 GB print, a forged response) makes zmq drop the connection
 # instead of the grader allocating it.
 MAX_MESSAGE_BYTES = 256 * 2**20
@@ -66,7 +71,11 @@ class Outcome:
     traceback: str = ""
     stdout: str = ""
     output_truncated: bool = False
-    outputs: list = field(default_factory=list)  # raw Jupyter outputs, for the bridge
+    outputs: list = field(default_factory=list)  # raw Jupyter outputs
+    # the bridge's responses as they arrived (a clear_output in student code cannot take them back),
+    # and when, in seconds from the start
+    responses: list = field(default_factory=list)
+    response_times: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -141,6 +150,12 @@ class _ReadyClient(AsyncKernelClient):
 
     wait_for_ready = _async_wait_for_ready  # AsyncKernelClient binds the name to its own method
 
+    @default("context")
+    def _session_context(self) -> zmq.asyncio.Context:
+        # the manager's: the session's context and its socket options (message cap, reconnect interval);
+        # jupyter_client would make the client a context of its own, with zmq's defaults
+        return self.parent.context
+
     async def _reply_to(self, request: str, timeout_s: float) -> dict | None:
         return await self._first(self.shell_channel, timeout_s,
                                  lambda msg: msg["parent_header"].get("msg_id") == request)
@@ -169,9 +184,18 @@ class _CappedClient(NotebookClient):
 
     output_cap = 1 << 20
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.responses: list = []
+        self.response_times: list[float] = []
+
     def output(self, outs, msg, display_id, cell_index):
         if MIME in msg.get("content", {}).get("data", {}):
-            return super().output(outs, msg, display_id, cell_index)
+            out = super().output(outs, msg, display_id, cell_index)
+            if out is not None:
+                self.responses.append(out)
+                self.response_times.append(time.monotonic())
+            return out
         used = sum(len(str(o.get("text", ""))) + len(str(o.get("data", ""))) for o in outs
                    if MIME not in o.get("data", {}))
         if used >= self.output_cap:
@@ -256,6 +280,9 @@ class KernelSession:
         self._context = zmq.asyncio.Context()
         self._context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         self._context.setsockopt(zmq.LINGER, 0)
+        # the client connects before the kernel has bound its sockets; zmq's default 100 ms between
+        # attempts was most of a warm kernel's start
+        self._context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
         manager_class = _WarmKernelManager if warm else _SandboxedKernelManager
         manager = manager_class(kernel_name="python3", transport="ipc", context=self._context,
                                 connection_file=str(self._runtime_dir / "kernel.json"))
@@ -310,34 +337,74 @@ class KernelSession:
     def alive(self) -> bool:
         return self._client is not None
 
-    def execute(self, code: str, timeout_s: float) -> Outcome:
-        """Run ``code``; on timeout or death the kernel is killed and ``alive`` turns False."""
+    def execute(self, code: str, timeout_s: float, steps: Sequence[float] = ()) -> Outcome:
+        """Run ``code`` within ``timeout_s``; on timeout or death the kernel is killed and ``alive`` turns
+        False.  Code that publishes one bridge response per step (a batch of calls) gets ``steps[i]``
+        seconds for step ``i``, counted from the response before it; it is stopped at the first step
+        that overruns."""
         if self._client is None:
             self.start()
         client = self._client
         cell = nbformat.v4.new_code_cell(code)
         client.nb.cells[0] = cell
         client.timeout = max(1, int(round(timeout_s)))
+        client.responses, client.response_times = [], []
         loop = ensure_event_loop()
         started = time.monotonic()
         try:
-            loop.run_until_complete(asyncio.wait_for(client.async_execute_cell(cell, 0, store_history=False),
-                                                     timeout_s + KILL_GRACE_S))
+            loop.run_until_complete(_watched(client.async_execute_cell(cell, 0, store_history=False), client,
+                                             started, timeout_s + KILL_GRACE_S, list(steps)))
+        except _StepTimeout as exc:
+            self.shutdown()
+            return self._ended("timeout", exc.limit_s, cell, client, started)
         except (CellTimeoutError, asyncio.TimeoutError, TimeoutError):
             self.shutdown()
-            return Outcome("timeout", timeout_s, stdout=_stdout(cell))
+            return self._ended("timeout", timeout_s, cell, client, started)
         except DeadKernelError:
             self.shutdown()
-            return Outcome("dead", time.monotonic() - started, stdout=_stdout(cell))
+            return self._ended("dead", time.monotonic() - started, cell, client, started)
         duration = time.monotonic() - started
-        truncated = any(o.get("name") == "dlgrade-truncated" for o in cell.outputs)
+        outcome = self._ended("ok", duration, cell, client, started)
+        outcome.output_truncated = any(o.get("name") == "dlgrade-truncated" for o in cell.outputs)
+        outcome.outputs = cell.outputs
         for output in cell.outputs:
             if output.get("output_type") == "error":
-                return Outcome("error", duration, ename=str(output.get("ename", ""))[:200],
-                               evalue=strip_ansi(str(output.get("evalue", "")))[:2000],
-                               traceback=strip_ansi("\n".join(output.get("traceback", [])))[-4000:],
-                               stdout=_stdout(cell), output_truncated=truncated, outputs=cell.outputs)
-        return Outcome("ok", duration, stdout=_stdout(cell), output_truncated=truncated, outputs=cell.outputs)
+                outcome.status, outcome.ename = "error", str(output.get("ename", ""))[:200]
+                outcome.evalue = strip_ansi(str(output.get("evalue", "")))[:2000]
+                outcome.traceback = strip_ansi("\n".join(output.get("traceback", [])))[-4000:]
+                break
+        return outcome
+
+    @staticmethod
+    def _ended(status: str, duration: float, cell, client: _CappedClient, started: float) -> Outcome:
+        return Outcome(status, duration, stdout=_stdout(cell), responses=client.responses,
+                       response_times=[t - started for t in client.response_times])
+
+
+class _StepTimeout(Exception):
+    def __init__(self, limit_s: float):
+        self.limit_s = limit_s
+
+
+async def _watched(execution, client: _CappedClient, started: float, total_s: float, steps: list[float]) -> None:
+    """Await ``execution`` within ``total_s``; with ``steps``, also stop it when step ``i`` (the wait for
+    response ``i``) takes more than ``steps[i]`` seconds."""
+    task = asyncio.ensure_future(execution)
+    try:
+        while not task.done():
+            now = time.monotonic()
+            if now - started > total_s:
+                raise asyncio.TimeoutError
+            step = len(client.responses)
+            if step < len(steps) and now - (client.response_times[-1] if step else started) > steps[step]:
+                raise _StepTimeout(steps[step])
+            await asyncio.wait({task}, timeout=WATCH_INTERVAL_S)
+        return task.result()
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await task
 
 
 def _stdout(cell) -> str:

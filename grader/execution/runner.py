@@ -23,6 +23,12 @@ from .zygote import Zygote
 
 MAX_NOTEBOOK_BYTES = 64 * 2**20
 AGENT_SOURCE = resources.files(__package__).joinpath("agent_source.py").read_text()
+# IPython tokenizes every cell for its input transforms (magics, shell escapes), which costs more than
+# the agent's own definitions; as one string literal the agent is a single token, compiled by Python.
+AGENT_INSTALL = ("import builtins as __dlgrade_builtins__\n"
+                 f"__dlgrade_builtins__.exec(__dlgrade_builtins__.compile({AGENT_SOURCE!r}, '<dlgrade agent>', "
+                 "'exec'), get_ipython().user_ns)\n"
+                 "del __dlgrade_builtins__")
 
 
 class NotebookUnreadable(Exception):
@@ -34,6 +40,26 @@ class CellError:
     cell: int
     error: str
     traceback: str = ""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call for the agent: ``function`` (a name in the notebook's namespace, or a handle) with
+    ``args`` and ``kwargs`` (arrays, structures, handles); ``op`` selects one of the agent's operations
+    on a kept module; ``keep`` keeps the result in the kernel under that handle."""
+
+    function: "str | bridge.Handle"
+    args: list
+    kwargs: dict | None = None
+    keep: str | None = None
+    tensors: bool = False
+    trace: bool = False
+    op: str = "call"
+    timeout_s: float | None = None
+
+    @property
+    def label(self) -> str:
+        return self.function if isinstance(self.function, str) else "the module"
 
 
 @dataclass
@@ -158,7 +184,7 @@ class NotebookRunner:
 
     def _install_agent(self) -> None:
         # Installed after the student's cells, so their code cannot have replaced it before it is used.
-        self._session.execute(AGENT_SOURCE, self.limits.cell_timeout_s)
+        self._session.execute(AGENT_INSTALL, self.limits.cell_timeout_s)
 
     def cell_error_for(self, name: str) -> CellError | None:
         """The error of the cell that should have defined ``name``, if that cell failed."""
@@ -168,21 +194,54 @@ class NotebookRunner:
                 return failed[unit.cell]
         return None
 
-    def call(self, function: "str | bridge.Handle", args: list, *, keep: str | None = None, tensors: bool = False,
-             timeout_s: float | None = None, trace: bool = False, kwargs: dict | None = None,
-             op: str = "call") -> CallResult:
-        """Call ``function`` (a name in the notebook's namespace, or a handle) with ``args`` and ``kwargs``
-        (arrays, structures, handles); ``op`` selects one of the agent's operations on a kept module."""
+    def call(self, function: "str | bridge.Handle", args: list, **options) -> CallResult:
+        """One ``Call(function, args, **options)``."""
+        return self.call_many([Call(function, args, **options)])[0]
+
+    def call_many(self, calls: list[Call]) -> list[CallResult]:
+        """The calls' results, in order, from one request to the kernel: each call still has its own
+        deadline.  After a call that hangs or kills the kernel the others are not made, and the list ends
+        with that call's result."""
+        if not calls:
+            return []
         self._ensure_kernel()
-        code, nonce = bridge.request_code(function, args, keep=keep, tensors=tensors, trace=trace, kwargs=kwargs, op=op)
-        outcome = self._session.execute(code, timeout_s or self.limits.call_timeout_s)
-        label = function if isinstance(function, str) else "the module"
-        if outcome.status in ("timeout", "dead"):
-            return CallResult(outcome.status, message=_call_message(outcome, label), duration_s=outcome.duration_s)
-        if outcome.status == "error":  # the agent itself was broken by the student's code
-            return CallResult("error", message=_cell_message(outcome), traceback=outcome.traceback,
-                              duration_s=outcome.duration_s)
-        return call_result(outcome.outputs, nonce, label, outcome.duration_s)
+        requests = [bridge.request_text(call.function, call.args, keep=call.keep, tensors=call.tensors,
+                                        trace=call.trace, kwargs=call.kwargs, op=call.op) for call in calls]
+        steps = [call.timeout_s or self.limits.call_timeout_s for call in calls]
+        outcome = self._session.execute(bridge.batch_code([text for text, _ in requests]), sum(steps), steps)
+        results = []
+        for index, (call, (_, nonce)) in enumerate(zip(calls, requests)):
+            duration = _step_duration(outcome, index)
+            if bridge.has_response(outcome.responses, nonce) or outcome.status == "ok":
+                results.append(call_result(outcome.responses, nonce, call.label, duration))
+            elif outcome.status == "dead" and len(calls) > 1:
+                # a dying kernel may take the responses it had not yet sent with it: which call killed it
+                # is known only by making the calls again, one at a time
+                return results + self._one_by_one(calls[index:])
+            elif outcome.status in ("timeout", "dead"):
+                return results + [CallResult(outcome.status, message=_call_message(outcome, call.label),
+                                             duration_s=duration)]
+            else:  # the agent itself was broken by the student's code: the rest are made one at a time
+                results.append(CallResult("error", message=_cell_message(outcome), traceback=outcome.traceback,
+                                          duration_s=duration))
+                return results + self._one_by_one(calls[index + 1:])
+        return results
+
+    def _one_by_one(self, calls: list[Call]) -> list[CallResult]:
+        results: list[CallResult] = []
+        for call in calls:
+            results += self.call_many([call])
+            if results[-1].status in ("timeout", "dead"):
+                break
+        return results
+
+
+def _step_duration(outcome: Outcome, index: int) -> float:
+    """How long call ``index`` of a batch took: from the response before it to its own (or to the end)."""
+    times = [0.0, *outcome.response_times]
+    start = times[min(index, len(times) - 1)]
+    end = times[index + 1] if index + 1 < len(times) else outcome.duration_s
+    return max(0.0, end - start)
 
 
 def call_result(outputs: list[dict], nonce: str, label: str, duration: float) -> CallResult:

@@ -25,7 +25,11 @@ from .limits import Limits
 
 ZYGOTE_SOURCE = resources.files(__package__).joinpath("zygote_source.py").read_text()
 # Imported once by the zygote, so that no student's kernel pays for them; a missing one is skipped.
-PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "IPython", "ipykernel.ipkernel")
+# After the libraries, what a kernel imports while it initializes (ipykernel's debugger brings debugpy:
+# half of a kernel's start-up when it is not already there).
+PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "IPython", "ipykernel.ipkernel",
+           "ipykernel.debugger", "IPython.core.completerlib", "tornado.gen", "tornado.locks", "tornado.queues",
+           "tornado.platform.asyncio", "faulthandler")
 START_TIMEOUT_S = 120.0
 
 

@@ -10,6 +10,7 @@ unprivileged uid of its own (which drops every capability), and only then starts
 Standalone on purpose: the grader's packages are hidden inside the sandbox.
 """
 import ctypes
+import gc
 import json
 import os
 import random
@@ -189,6 +190,9 @@ def main():
         except Exception:  # noqa: BLE001 - a missing optional package is only a cold import later
             pass
     import ipykernel.kernelapp  # noqa: F401 - the kernel itself, warm
+    # what is imported stays out of the collector's sight: its passes would otherwise write to every
+    # object, copying each shared page into every kernel
+    gc.freeze()
     commands = sys.stdin.buffer
     answers = os.fdopen(os.dup(1), "wb")
     kernels, codes = {}, {}

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from unittest import mock
 
 from ..execution import bridge
-from ..execution.runner import AGENT_SOURCE, CallResult, call_result
+from ..execution.runner import AGENT_SOURCE, Call, CallResult, call_result
 
 
 class LocalRunner:
@@ -35,6 +35,10 @@ class LocalRunner:
         self._agent.call(text)
         label = function if isinstance(function, str) else "the module"
         return call_result(list(self._outputs), nonce, label, time.monotonic() - started)
+
+    def call_many(self, calls: list[Call]) -> list[CallResult]:
+        return [self.call(call.function, call.args, keep=call.keep, tensors=call.tensors, trace=call.trace,
+                          kwargs=call.kwargs, op=call.op) for call in calls]
 
     def cell_error_for(self, name: str):
         return None
