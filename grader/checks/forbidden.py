@@ -24,6 +24,7 @@ from .code_names import qualified_uses
 from .conventions import with_aliases
 from .module import float32
 from ..execution.bridge import Handle
+from ..execution.runner import Call
 
 FIELDS = {"forbidden", "allowed", "target", "init", "inputs", "cases", "tensors"}
 # switching the profiler off would hide a forbidden call from the run-time check: using it is reported
@@ -107,10 +108,11 @@ class ForbiddenCheck(Check):
                 return [], built.message
             seen += [n for n in built.traced if matches(n, config["forbidden"]) and not matches(n, config["allowed"])]
             context.runner.call(target, [], op="eval")
-        for case in make_cases(context.rubric.id, context.item.id, config["generator"], config["cases"]):
-            args = list(with_aliases(float32(case.args) if config["init"] is not None else case.args,
-                                     context.rubric.aliases).values())
-            result = context.runner.call(target, args, tensors=config["tensors"], trace=True)
+        cases = make_cases(context.rubric.id, context.item.id, config["generator"], config["cases"])
+        calls = [Call(target, list(with_aliases(float32(case.args) if config["init"] is not None else case.args,
+                                                context.rubric.aliases).values()), tensors=config["tensors"], trace=True)
+                 for case in cases]
+        for result in context.runner.call_many(calls):
             if not result.ok or result.value is None:
                 problem = problem or (result.message or "it returned nothing")
             for name in result.traced:

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ..execution.bridge import Handle
+from ..execution.runner import Call
 from ..rubric import FieldError, item_callable
 from . import calling
 from .base import Check, CheckContext, Verdict
@@ -133,8 +134,15 @@ class ModuleCheck(Check):
     # --- against the reference ---------------------------------------------------------------------
 
     def _forward(self, context, handle, args, whole: bool = False) -> tuple[Any, str | None]:
+        return self._output(context.runner.call_many([self._forward_call(handle, args)])[0], whole)
+
+    @staticmethod
+    def _forward_call(handle, args) -> Call:
+        return Call(handle, list(float32(args).values()), tensors=True)
+
+    @staticmethod
+    def _output(result, whole: bool) -> tuple[Any, str | None]:
         """The forward's output: its first value when it returns several, unless ``whole``."""
-        result = context.runner.call(handle, list(float32(args).values()), tensors=True)
         if not result.ok:
             return None, result.message
         value = result.value
@@ -156,9 +164,10 @@ class ModuleCheck(Check):
             return how
         self.mapping = how
         params = {name: torch.from_numpy(np.asarray(value, dtype=np.float64)) for name, value in mapped.items()}
-        for case in cases:
+        results = context.runner.call_many([self._forward_call(handle, case.args) for case in cases])
+        for case, result in zip(cases, results):  # fewer results after a hang or a crash: the last says so
             expected = self._reference(config, params, case.args)
-            actual, problem = self._forward(context, handle, case.args, whole=isinstance(expected, tuple))
+            actual, problem = self._output(result, whole=isinstance(expected, tuple))
             if problem:
                 return f"{case.label}: {problem}"
             if config["outputs"] and isinstance(expected, tuple):
