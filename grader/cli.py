@@ -344,6 +344,10 @@ def _render_stats(console: Console, stats) -> None:
 def validate_command(rubric_spec: str) -> None:
     """Check a rubric (bundled id or path): every field, reference and file it names."""
     rubric = _load_rubric(rubric_spec)
+    try:
+        rubric_module.resolve_references(rubric)
+    except RubricError as exc:
+        raise click.exceptions.Exit(_fail(str(exc)))
     table = Table(title=f"{rubric.id}: {rubric.title}")
     for column in ("item", "kind", "points", "visibility", "notebook"):
         table.add_column(column)

@@ -6,6 +6,7 @@ rubric's folder.  Bundled rubrics live in the ``rubrics`` package and are addres
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import importlib.util
@@ -17,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
-from .execution.cells import MODES
+from .execution.cells import MODES, defined_names
 from .execution.limits import FIELD_NAMES as LIMIT_FIELDS
 from .execution.limits import Limits
 from . import fixtures
@@ -342,37 +343,102 @@ def _stored_generator(path: Path, where: str, name: str, table: dict) -> Generat
         raise RubricError(path, where, "stored", str(exc)) from None
 
 
-def resolve_callable(rubric_path: Path, spec: Any) -> Callable:
-    """``package.module:name`` (importable), or ``relative/file.py:name`` beside the rubric.
-    Raises ``ValueError`` with a message for the caller to place."""
+def resolve_callable(rubric_path: Path, spec: Any) -> "Reference":
+    """``package.module:name`` (importable), or ``relative/file.py:name`` beside the rubric, as a
+    ``Reference``: checked now without running the module (the file exists and defines the name at its
+    top level, or else it is imported to see), imported on first call.  Raises ``ValueError`` with a
+    message for the caller to place."""
     if not isinstance(spec, str) or spec.count(":") != 1:
         raise ValueError("must be 'module:function' or 'file.py:function'")
     module_name, attribute = spec.split(":")
+    if module_name.endswith(".py"):
+        file = (rubric_path.parent / module_name).resolve()
+        if not file.is_file():
+            raise ValueError(f"file not found: {module_name}")
+    else:
+        try:
+            found = importlib.util.find_spec(module_name)
+        except (ImportError, ValueError) as exc:
+            raise ValueError(f"cannot load {spec}: {type(exc).__name__}: {exc}") from None
+        if found is None:
+            raise ValueError(f"cannot load {spec}: no module named {module_name!r}")
+        file = Path(found.origin) if found.origin and found.origin.endswith(".py") else None
+    reference = Reference(spec, file if module_name.endswith(".py") else None, module_name, attribute)
+    if file is None or attribute not in _names_in(file):
+        reference.resolve()  # defined in a way only running the module shows (or not at all): find out now
+    return reference
+
+
+def _names_in(file: Path) -> set[str]:
     try:
-        if module_name.endswith(".py"):
-            file = (rubric_path.parent / module_name).resolve()
-            if not file.is_file():
-                raise ValueError(f"file not found: {module_name}")
-            unique = f"_dlgrade_rubric_{hashlib.sha1(str(file).encode()).hexdigest()[:12]}"
-            module = sys.modules.get(unique)
-            if module is None:
-                module_spec = importlib.util.spec_from_file_location(unique, file)
-                module = importlib.util.module_from_spec(module_spec)
-                sys.modules[unique] = module
-                module_spec.loader.exec_module(module)  # trusted: the course's own reference code
-        else:
-            module = importlib.import_module(module_name)
-        target = getattr(module, attribute)
-    except ValueError:
-        raise
-    except Exception as exc:
-        raise ValueError(f"cannot load {spec}: {type(exc).__name__}: {exc}") from None
-    if not callable(target):
-        raise ValueError(f"{spec} is not callable")
-    return target
+        return defined_names(file.read_bytes())
+    except OSError:
+        return set()
 
 
-def item_callable(table: dict, key: str, rubric: "Rubric") -> Callable:
+class Reference:
+    """A course's reference function, imported the first time it is called: loading a rubric (for a
+    regrade from the cache, or to list its items) need not import torch and every reference module."""
+
+    def __init__(self, spec: str, file: Path | None, module_name: str, attribute: str):
+        self.spec, self._file, self._module_name, self._attribute = spec, file, module_name, attribute
+        self._target: Callable | None = None
+
+    def __call__(self, *args, **kwargs):
+        return (self._target or self.resolve())(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Reference({self.spec!r})"
+
+    def resolve(self) -> Callable:
+        """The function itself; ``ValueError`` naming the spec when it cannot be had."""
+        if self._target is not None:
+            return self._target
+        try:
+            if self._file is not None:
+                unique = f"_dlgrade_rubric_{hashlib.sha1(str(self._file).encode()).hexdigest()[:12]}"
+                module = sys.modules.get(unique)
+                if module is None:
+                    module_spec = importlib.util.spec_from_file_location(unique, self._file)
+                    module = importlib.util.module_from_spec(module_spec)
+                    sys.modules[unique] = module
+                    try:
+                        module_spec.loader.exec_module(module)  # trusted: the course's own reference code
+                    except BaseException:
+                        del sys.modules[unique]  # as importlib does: a half-run module is not kept
+                        raise
+            else:
+                module = importlib.import_module(self._module_name)
+            target = getattr(module, self._attribute)
+        except Exception as exc:
+            raise ValueError(f"cannot load {self.spec}: {type(exc).__name__}: {exc}") from None
+        if not callable(target):
+            raise ValueError(f"{self.spec} is not callable")
+        self._target = target
+        return target
+
+
+def references(rubric: "Rubric") -> list[tuple[str, str, Reference]]:
+    """Every reference the rubric names, with where: (section, field, reference)."""
+    places = [(f"[generators.{name}]", "function", generator.function) for name, generator in rubric.generators.items()]
+    for item in rubric.items:
+        config = item.config  # a kind's dataclass, or a dict
+        values = ({f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+                  if dataclasses.is_dataclass(config) else config if isinstance(config, dict) else {})
+        places += [(f"items ({item.id})", key, value) for key, value in values.items()]
+    return [(where, key, value) for where, key, value in places if isinstance(value, Reference)]
+
+
+def resolve_references(rubric: "Rubric") -> None:
+    """Import every reference the rubric names (``grade validate``); ``RubricError`` for the first that fails."""
+    for where, key, reference in references(rubric):
+        try:
+            reference.resolve()
+        except ValueError as exc:
+            raise RubricError(rubric.path, where, key, str(exc)) from None
+
+
+def item_callable(table: dict, key: str, rubric: "Rubric") -> "Reference":
     """A callable named by an item field; errors become ``FieldError`` so the loader names the item."""
     try:
         return resolve_callable(rubric.path, table.get(key))

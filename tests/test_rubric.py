@@ -53,6 +53,28 @@ def test_a_course_rubric_with_its_own_reference_file(write_rubric):
     assert rubric_module.load(path.parent).id == "t1"  # a folder holding rubric.toml
 
 
+def test_references_are_imported_on_first_call_and_checked_without_running(write_rubric):
+    lazy = {"refs.py": REFS["refs.py"] + "\nimport not_a_module_anywhere  # breaks only when run\n"}
+    rubric = rubric_module.load(write_rubric(MINIMAL, lazy))  # both names are defined at the top level
+    reference = rubric.items[0].config.reference
+    with pytest.raises(ValueError, match=r"cannot load refs.py:double: ModuleNotFoundError"):
+        reference(3)
+    with pytest.raises(RubricError, match=r"\[generators.vec\], field 'function': .*not_a_module_anywhere"):
+        rubric_module.resolve_references(rubric)
+    # a name only running the module binds is looked for by running it, at load
+    dynamic = {"refs.py": REFS["refs.py"] + "\nglobals()['triple'] = lambda x: 3 * x\n"}
+    assert rubric_module.load(write_rubric(MINIMAL.replace("refs.py:double", "refs.py:triple"),
+                                           dynamic)).items[0].config.reference(2) == 6
+
+
+def test_loading_a_rubric_or_the_cli_does_not_import_torch():
+    import subprocess
+    import sys
+    code = ("import sys, grader.cli, grader.rubric; grader.rubric.load('hw3'); "
+            "print(sorted(m for m in ('torch', 'reference.hw3_rnn') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
 @pytest.mark.parametrize("old, new, where, field", [
     ('points = 2', 'points = "two"', "items[0] (double)", "points"),
     ('points = 2', 'points = -1', "items[0] (double)", "points"),

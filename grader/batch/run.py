@@ -35,7 +35,7 @@ from ..execution.zygote import usable as warm_kernels_keep
 from ..grading import GradingOptions, failed_items, grade
 from ..report import json_format
 from ..report.model import GraderInfo, Report, SubmissionInfo, totals
-from ..rubric import Rubric, load
+from ..rubric import Rubric, load, references
 from . import cache
 from .gradebook import Gradebook
 from .inbox import Entry, collect
@@ -189,15 +189,21 @@ class Batch:
                 _WORKER.close()
             return
         # forkserver, not fork: this process has threads (the progress display); the server imports the
-        # grader (torch, the references) once and every worker is forked from it warm
+        # grader, torch and the references once and every worker is forked from it warm
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["grader.grading", "grader.batch.run"])
+        context.set_forkserver_preload(["grader.grading", "grader.batch.run", "torch", *self._reference_modules()])
         with concurrent.futures.ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_die_with_parent) as pool:
             futures = {pool.submit(grade_path, str(entry.path), str(self.rubric.path), self.options): (entry, key)
                        for entry, key in todo}
             for future in concurrent.futures.as_completed(futures):
                 entry, key = futures[future]
                 yield entry, key, self._guarded(future.result, entry)
+
+    def _reference_modules(self) -> list[str]:
+        """The importable modules the rubric's references live in (a file beside the rubric is run by
+        each worker that needs it)."""
+        modules = {reference.spec.split(":")[0] for _, _, reference in references(self.rubric)}
+        return sorted(module for module in modules if not module.endswith(".py"))
 
     def _grade_on_dask(self, todo):
         from distributed import Client, as_completed  # optional: pip install "dlgrade[dask]"

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-import torch
 
 from ..execution.bridge import Handle
 from ..execution.runner import Call
@@ -73,6 +72,8 @@ def replaced(args: dict, path: tuple[str, ...], new: Any) -> dict:
 def reference_gradients(config: GradientConfig, args: dict, rng: np.random.Generator) -> tuple[dict, list]:
     """Autograd of the reference forward at ``args`` under random upstream gradients drawn from ``rng``:
     (the expected gradients by name, the backward's arguments: the upstream gradients and the cache)."""
+    import torch
+
     inputs = to_torch(args, requires_grad=True)
     outputs = config.forward(*inputs.values())
     upstream = [rng.standard_normal(tuple(outputs[i].shape)) for i in config.upstream]

@@ -22,7 +22,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
 from ..execution.bridge import Handle
 from ..execution.runner import Call
@@ -31,7 +30,7 @@ from . import calling
 from .base import Check, CheckContext, Verdict
 from .cases import configure_cases, make_cases
 from .compare import summary
-from .tensors import to_numpy
+from .tensors import to_numpy, to_torch
 
 FIELDS = {"target", "init", "inputs", "cases", "reference", "reference_args", "parameters", "properties", "token_axis",
           "outputs", "rtol", "atol"}
@@ -67,8 +66,10 @@ def float32(value: Any) -> Any:
     return value
 
 
-def reference_inputs(args: dict) -> list[torch.Tensor]:
-    """The inputs the student's module saw (float32), widened to float64 for the reference."""
+def reference_inputs(args: dict) -> list:
+    """The inputs the student's module saw (float32), widened to float64 for the reference (tensors)."""
+    import torch
+
     return [torch.from_numpy(value.astype(np.float64)) if value.dtype.kind == "f" else torch.from_numpy(value)
             for value in (np.asarray(v) for v in float32(args).values())]
 
@@ -163,7 +164,7 @@ class ModuleCheck(Check):
         if mapped is None:
             return how
         self.mapping = how
-        params = {name: torch.from_numpy(np.asarray(value, dtype=np.float64)) for name, value in mapped.items()}
+        params = to_torch({name: np.asarray(value) for name, value in mapped.items()})
         results = context.runner.call_many([self._forward_call(handle, case.args) for case in cases])
         for case, result in zip(cases, results):  # fewer results after a hang or a crash: the last says so
             expected = self._reference(config, params, case.args)
@@ -187,7 +188,7 @@ class ModuleCheck(Check):
         if config["reference"] is None:
             return None if isinstance(actual, np.ndarray) else "the forward does not return a tensor"
         shapes = config["parameters"](**config["init"])
-        params = {name: torch.zeros(shape, dtype=torch.float64) for name, shape in shapes.items()}
+        params = to_torch({name: np.zeros(shape) for name, shape in shapes.items()})
         expected = self._reference(config, params, case.args)
         expected = tuple(np.shape(expected[0] if isinstance(expected, tuple) else expected))
         return None if tuple(np.shape(actual)) == expected else f"expected {expected}, got {tuple(np.shape(actual))}"

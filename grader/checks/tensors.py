@@ -1,15 +1,20 @@
-"""Moving values between numpy (what crosses the bridge) and torch (what the references compute in)."""
+"""Moving values between numpy (what crosses the bridge) and torch (what the references compute in).
+
+torch is imported when a reference first needs it, not with the grader: loading a rubric, a regrade
+from the cache or ``grade --help`` need not pay its second and a half."""
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
-import torch
 
 
 def to_torch(value: Any, requires_grad: bool = False) -> Any:
     """float64 tensors for every array in a structure; floats get ``requires_grad`` when asked."""
     if isinstance(value, np.ndarray):
+        import torch
+
         tensor = torch.from_numpy(np.array(value, dtype=np.float64 if value.dtype.kind in "biuf" else value.dtype))
         return tensor.requires_grad_(requires_grad and tensor.is_floating_point())
     if isinstance(value, dict):
@@ -20,7 +25,8 @@ def to_torch(value: Any, requires_grad: bool = False) -> Any:
 
 
 def to_numpy(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
+    torch = sys.modules.get("torch")  # not imported yet: nothing can be a tensor
+    if torch is not None and isinstance(value, torch.Tensor):
         return value.detach().cpu().numpy()
     if isinstance(value, dict):
         return {key: to_numpy(item) for key, item in value.items()}

@@ -6,7 +6,6 @@ call only — the kernel is restarted and the code that had run is replayed befo
 """
 from __future__ import annotations
 
-import ast
 import json
 import time
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import bridge
-from .cells import CodeUnit, select_code
+from .cells import CodeUnit, defined_names, select_code
 from .kernel import KernelSession, Outcome
 from .limits import Limits
 from .sandbox import Protections
@@ -97,21 +96,6 @@ def read_notebook(path: Path) -> tuple[list[dict], str | None]:
 
 def read_notebook_cells(path: Path) -> list[dict]:
     return read_notebook(path)[0]
-
-
-def defined_names(source: str) -> set[str]:
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return set()
-    names = set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
-    return names
 
 
 @dataclass
