@@ -60,6 +60,11 @@ class Call:
     def label(self) -> str:
         return self.function if isinstance(self.function, str) else "the module"
 
+    def request(self) -> tuple[str, str]:
+        """The agent's JSON request for this call, and the nonce its response will carry."""
+        return bridge.request_text(self.function, self.args, keep=self.keep, tensors=self.tensors, trace=self.trace,
+                                   kwargs=self.kwargs, op=self.op)
+
 
 @dataclass
 class CallResult:
@@ -189,8 +194,7 @@ class NotebookRunner:
         if not calls:
             return []
         self._ensure_kernel()
-        requests = [bridge.request_text(call.function, call.args, keep=call.keep, tensors=call.tensors,
-                                        trace=call.trace, kwargs=call.kwargs, op=call.op) for call in calls]
+        requests = [call.request() for call in calls]
         steps = [call.timeout_s or self.limits.call_timeout_s for call in calls]
         outcome = self._session.execute(bridge.batch_code([text for text, _ in requests]), sum(steps), steps)
         results = []

@@ -10,7 +10,6 @@ import time
 from types import SimpleNamespace
 from unittest import mock
 
-from ..execution import bridge
 from ..execution.runner import AGENT_SOURCE, Call, CallResult, call_result
 
 
@@ -27,18 +26,19 @@ class LocalRunner:
     def _publish(self, data, metadata=None, **_) -> None:
         self._outputs.append({"output_type": "display_data", "data": data})
 
-    def call(self, function, args: list, *, keep=None, tensors=False, timeout_s=None, trace=False, kwargs=None,
-             op="call") -> CallResult:
-        text, nonce = bridge.request_text(function, args, keep=keep, tensors=tensors, trace=trace, kwargs=kwargs, op=op)
+    def call(self, function, args: list, **options) -> CallResult:
+        """One ``Call(function, args, **options)``, as the notebook runner takes it."""
+        return self.call_many([Call(function, args, **options)])[0]
+
+    def call_many(self, calls: list[Call]) -> list[CallResult]:
+        return [self._make(call) for call in calls]
+
+    def _make(self, call: Call) -> CallResult:
+        text, nonce = call.request()
         self._outputs.clear()
         started = time.monotonic()
         self._agent.call(text)
-        label = function if isinstance(function, str) else "the module"
-        return call_result(list(self._outputs), nonce, label, time.monotonic() - started)
-
-    def call_many(self, calls: list[Call]) -> list[CallResult]:
-        return [self.call(call.function, call.args, keep=call.keep, tensors=call.tensors, trace=call.trace,
-                          kwargs=call.kwargs, op=call.op) for call in calls]
+        return call_result(list(self._outputs), nonce, call.label, time.monotonic() - started)
 
     def cell_error_for(self, name: str):
         return None
