@@ -14,7 +14,7 @@ from .checks.base import CheckContext, Verdict
 from .execution import sandbox
 from .execution.limits import Limits
 from .execution.runner import NotebookRunner, NotebookUnreadable
-from .execution.zygote import Zygote
+from .execution.zygote import Spawner
 from .execution.zygote import usable as warm_kernels_keep
 from .report.model import (CellErrorInfo, GraderInfo, ItemResult, NotebookResult, Report, SubmissionInfo, totals)
 from .rubric import Item, Notebook, Rubric
@@ -29,7 +29,7 @@ class GradingOptions:
     sandbox: str = "auto"  # auto | off | require
     data_dir: Path | None = None  # the TA's held-out data (--data)
     expected_cache: dict = field(default_factory=dict)  # shared by every submission of one session
-    zygote: Zygote | None = None  # forks warm kernels (grade batch); workspaces are made in its stage
+    zygote: Spawner | None = None  # forks warm kernels (grade batch); workspaces are made in its stage
     warm_kernels: bool = True  # grade batch: fork kernels from a warm zygote where it keeps every protection
 
 
@@ -98,7 +98,7 @@ def _read_answers(submission: Submission, rubric: Rubric, report: Report) -> tup
 
 
 def _grade_items(submission: Submission, rubric: Rubric, limits: Limits, options: GradingOptions,
-                 report: Report, protections: sandbox.Protections, zygote: Zygote | None) -> list[ItemResult]:
+                 report: Report, protections: sandbox.Protections, zygote: Spawner | None) -> list[ItemResult]:
     results: dict[str, ItemResult] = {}
     answers, answers_problem = _read_answers(submission, rubric, report)
     for notebook in rubric.notebooks.values():
@@ -115,7 +115,7 @@ def _grade_items(submission: Submission, rubric: Rubric, limits: Limits, options
 
 def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, items: list[Item], limits: Limits,
                     options: GradingOptions, report: Report, protections: sandbox.Protections,
-                    answers: AnswersFile | None, answers_problem: str, zygote: Zygote | None) -> list[ItemResult]:
+                    answers: AnswersFile | None, answers_problem: str, zygote: Spawner | None) -> list[ItemResult]:
     chosen, others = find_file(submission.files, notebook.match)
     record = NotebookResult(notebook.name, chosen, notebook.mode)
     report.notebooks.append(record)

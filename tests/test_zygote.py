@@ -1,7 +1,9 @@
 """Warm kernels forked from the zygote: as isolated as cold ones, from each other and from the host."""
 import json
 import os
+import pickle
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from grader.execution import sandbox
 from grader.execution.kernel import KernelSession
 from grader.execution.limits import Limits
-from grader.execution.zygote import Zygote, usable
+from grader.execution.zygote import Zygote, ZygoteError, usable
 
 LIMITS = Limits(call_timeout_s=5, cell_timeout_s=5, processes=64)
 
@@ -97,14 +99,60 @@ def test_a_hung_warm_kernel_is_killed_and_a_new_one_forked(zygote):
         session.shutdown()
 
 
-def test_kernels_start_cold_when_the_zygote_is_gone():
+@pytest.mark.parametrize("through", ["owner", "link"])
+def test_kernels_start_cold_when_the_zygote_is_gone(through):
     with Zygote() as doomed:
+        handle = doomed if through == "owner" else doomed.link()
         folder = workspace(doomed, {"a.txt": "x"})
         doomed._process.kill()
         doomed._process.wait()
-        session = KernelSession(folder, LIMITS, zygote=doomed)
+        deadline = time.monotonic() + 10
+        while handle.alive and time.monotonic() < deadline:  # the zygote inside outlives its bwrap briefly
+            with pytest.raises(ZygoteError):
+                handle.request(op="poll", id=1)
+            time.sleep(0.05)
+        assert not handle.alive
+        session = KernelSession(folder, LIMITS, zygote=handle)
         try:
             session.start()
             assert not session.warm and "a.txt" in run(session, "os.listdir('.')")
         finally:
             session.shutdown()
+
+
+def test_processes_share_one_zygote_through_links(zygote):
+    """grade batch's workers reach the coordinator's zygote through a link (a pickled socket address)."""
+    first, second = (pickle.loads(pickle.dumps(zygote.link())) for _ in range(2))
+    sessions = [warm_session(link, workspace(zygote, {"who.txt": name})) for link, name in ((first, "a"), (second, "b"))]
+    try:
+        seen = [run(session, "{'who': open('who.txt').read(), 'torch': 'torch' in sys.modules, 'pid': os.getpid()}")
+                for session in sessions]
+        assert [s["who"] for s in seen] == ["a", "b"] and all(s["torch"] and s["pid"] == 1 for s in seen)
+    finally:
+        for session in sessions:
+            session.shutdown()
+
+
+def test_a_link_sees_and_signals_only_its_own_kernels(zygote):
+    mine, other = zygote.link(), zygote.link()
+    session = warm_session(mine, workspace(zygote, {}))
+    try:
+        identity = session._client.km.provisioner.process.identity
+        with pytest.raises(ZygoteError):
+            other.request(op="poll", id=identity)
+        assert other.request(op="signal", id=identity, signum=9).get("code") is None
+        assert run(session, "1 + 1") == 2  # still alive
+    finally:
+        session.shutdown()
+
+
+def test_a_links_kernels_die_with_its_connection(zygote):
+    link = zygote.link()
+    session = warm_session(link, workspace(zygote, {}))
+    try:
+        assert run(session, "1 + 1") == 2
+        link.close()  # as when its process ends
+        outcome = session.execute("import time; time.sleep(30)", 20)
+        assert outcome.status == "dead" and outcome.duration_s < 10
+    finally:
+        session.shutdown()

@@ -70,7 +70,8 @@ def _die_with_parent() -> None:
 @dataclass
 class _WorkerState:
     """What one worker process keeps between the submissions it grades: expected values (they depend
-    only on the rubric and the seeds) and the zygote its kernels are forked from."""
+    only on the rubric and the seeds) and, on a Dask worker, the zygote its kernels are forked from (a
+    local run's workers share the coordinator's)."""
 
     expected: dict = field(default_factory=dict)
     zygote: Zygote | None = None
@@ -79,19 +80,14 @@ class _WorkerState:
     def zygote_for(self, options: GradingOptions) -> Zygote | None:
         if not options.warm_kernels or self.zygote_failed:
             return None
-        if not warm_kernels_keep(protections_for(options.sandbox, Limits())):
-            return None
         if self.zygote is not None and self.zygote.alive:
             return self.zygote
         self.close()
-        try:
-            self.zygote = Zygote()
-            # a worker of a process pool ends through multiprocessing, which runs its finalizers, not atexit's
+        self.zygote = _start_zygote(options)
+        if self.zygote is None:
+            self.zygote_failed = "the warm zygote could not start"
+        else:  # a worker of a process pool ends through multiprocessing, which runs its finalizers, not atexit's
             multiprocessing.util.Finalize(None, self.close, exitpriority=10)
-            self.zygote.start()
-        except (OSError, ZygoteError) as exc:  # kernels start cold, as they always could
-            self.zygote_failed = str(exc)
-            self.close()
         return self.zygote
 
     def close(self) -> None:
@@ -103,8 +99,22 @@ class _WorkerState:
 _WORKER = _WorkerState()
 
 
+def _start_zygote(options: GradingOptions, wait: bool = True) -> Zygote | None:
+    """A warm zygote where it keeps every protection, else None (kernels start cold, as they always could)."""
+    if not options.warm_kernels or not warm_kernels_keep(protections_for(options.sandbox, Limits())):
+        return None
+    zygote = Zygote()
+    try:
+        zygote.start(wait=wait)
+    except (OSError, ZygoteError):
+        zygote.close()
+        return None
+    return zygote
+
+
 def _warm(options: GradingOptions) -> GradingOptions:
-    return dataclasses.replace(options, expected_cache=_WORKER.expected, zygote=_WORKER.zygote_for(options))
+    zygote = options.zygote if options.zygote is not None else _WORKER.zygote_for(options)
+    return dataclasses.replace(options, expected_cache=_WORKER.expected, zygote=zygote)
 
 
 def grade_bytes(name: str, data: bytes, rubric_spec: str, options: GradingOptions) -> dict:
@@ -180,20 +190,30 @@ class Batch:
         if self.dask_address:
             yield from self._grade_on_dask(todo)
             return
-        if self.jobs == 1:
-            try:
+        # one zygote for the run, importing while the workers start (and while the first submission is
+        # unpacked): its kernels' first request waits for it
+        zygote = _start_zygote(self.options, wait=False)
+        try:
+            if self.jobs == 1:
+                options = dataclasses.replace(self.options, zygote=zygote, warm_kernels=zygote is not None)
                 for entry, key in todo:
-                    yield entry, key, self._guarded(lambda: grade(entry.path, self.rubric, _warm(self.options)).to_dict(),
+                    yield entry, key, self._guarded(lambda: grade(entry.path, self.rubric, _warm(options)).to_dict(),
                                                     entry)
-            finally:
-                _WORKER.close()
-            return
+                return
+            link = zygote.link() if zygote is not None else None
+            options = dataclasses.replace(self.options, zygote=link, warm_kernels=zygote is not None)
+            yield from self._grade_in_pool(todo, options)
+        finally:
+            if zygote is not None:
+                zygote.close()
+
+    def _grade_in_pool(self, todo: list[tuple[Entry, str]], options: GradingOptions):
         # forkserver, not fork: this process has threads (the progress display); the server imports the
         # grader, torch and the references once and every worker is forked from it warm
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["grader.grading", "grader.batch.run", "torch", *self._reference_modules()])
         with concurrent.futures.ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_die_with_parent) as pool:
-            futures = {pool.submit(grade_path, str(entry.path), str(self.rubric.path), self.options): (entry, key)
+            futures = {pool.submit(grade_path, str(entry.path), str(self.rubric.path), options): (entry, key)
                        for entry, key in todo}
             for future in concurrent.futures.as_completed(futures):
                 entry, key = futures[future]

@@ -37,7 +37,7 @@ from traitlets import default
 from . import sandbox
 from .bridge import MIME
 from .limits import Limits
-from .zygote import Zygote
+from .zygote import Spawner
 
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
 KILL_GRACE_S = 3.0
@@ -244,7 +244,7 @@ class KernelSession:
     protections: sandbox.Protections | None = None
     restarts: int = 0
     uid: int = sandbox.NOBODY
-    zygote: Zygote | None = None  # forks the kernel warm; None (or a dead one): a cold start
+    zygote: Spawner | None = None  # forks the kernel warm; None (or a dead one): a cold start
     warm: bool = False  # whether the running kernel was forked by the zygote
     _client: _CappedClient | None = None
     _runtime_dir: Path | None = None

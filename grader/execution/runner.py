@@ -18,7 +18,7 @@ from .cells import CodeUnit, defined_names, select_code
 from .kernel import KernelSession, Outcome
 from .limits import Limits
 from .sandbox import Protections
-from .zygote import Zygote
+from .zygote import Spawner
 
 MAX_NOTEBOOK_BYTES = 64 * 2**20
 AGENT_SOURCE = resources.files(__package__).joinpath("agent_source.py").read_text()
@@ -112,7 +112,7 @@ class NotebookRunner:
     limits: Limits
     workspace: Path | None = None  # the submission's root, mirrored into the sandbox (default: the notebook's folder)
     protections: Protections | None = None
-    zygote: Zygote | None = None  # starts the kernel warm (grade batch)
+    zygote: Spawner | None = None  # starts the kernel warm (grade batch)
     units: list[CodeUnit] = field(default_factory=list)
     errors: list[CellError] = field(default_factory=list)
     duration_s: float = 0.0

@@ -3,8 +3,8 @@ which every submission's kernel is forked already warm, each in namespaces, a fi
 of its own (``zygote_source.py`` runs inside; see there for how a kernel walls itself off).
 
 A fresh kernel costs about 0.7 s of CPU here before the student's first line runs, and a notebook that
-imports torch another 1.2 s; a forked one costs a few milliseconds.  ``grade batch`` keeps one zygote per
-worker.  It needs root (to give every kernel a uid of its own) and a working bubblewrap; without them,
+imports torch another 1.2 s; a forked one costs a few milliseconds.  ``grade batch`` starts one zygote for
+the run, and its workers share it through a socket.  It needs root (to give every kernel a uid of its own) and a working bubblewrap; without them,
 or if the zygote dies, kernels start cold as they always did.
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -42,15 +43,43 @@ def usable(protections: sandbox.Protections) -> bool:
     return protections.isolation == "bubblewrap" and protections.unprivileged_user and os.geteuid() == 0
 
 
+class Spawner:
+    """What a kernel's start needs of a zygote, however the grader reaches it."""
+
+    stage: Path
+    _next_id: int = 0
+
+    def request(self, **fields) -> dict:
+        raise NotImplementedError
+
+    def spawn(self, *, workspace: Path, cwd: Path, runtime_dir: Path, uid: int,
+              limits: Limits, env: dict[str, str], arguments: list[str]) -> "KernelProcess":
+        self._next_id += 1
+        identity = self._next_id
+        self.request(op="spawn", id=identity, stage=str(self.stage.resolve()), workspace=str(workspace.resolve()),
+                     cwd=str(cwd.resolve()), runtime_dir=str(runtime_dir.resolve()),
+                     arguments=arguments, uid=uid, env=env,
+                     rlimits=sandbox.rlimits(limits), disk_bytes=limits.disk_mb * 2**20,
+                     holds=list(sandbox.ZYGOTE_HOLDS))
+        return KernelProcess(self, identity)
+
+
+def _checked(answer: dict) -> dict:
+    if not answer.get("ok"):
+        raise ZygoteError(answer.get("error", "the warm zygote refused"))
+    return answer
+
+
 @dataclass
-class Zygote:
-    """Use as a context manager, or call ``close()``; ``stage`` is where workspaces must be made."""
+class Zygote(Spawner):
+    """Use as a context manager, or call ``close()``; ``stage`` is where workspaces must be made.  The
+    process that starts it owns it (its stdin); other processes reach it through ``link()``."""
 
     preload: tuple[str, ...] = PRELOAD
     stage: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="dlgrade-warm-")))
     _process: subprocess.Popen | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _next_id: int = 0
+    _ready: bool = False
 
     def __enter__(self) -> "Zygote":
         self.start()
@@ -59,18 +88,37 @@ class Zygote:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def start(self) -> None:
+    @property
+    def address(self) -> Path:
+        return self.stage / "zygote.sock"
+
+    def start(self, wait: bool = True) -> None:
+        """Starts it; with ``wait=False``, returns while it still imports (the first request waits)."""
         os.chmod(self.stage, 0o755)
-        command = [sys.executable, "-c", ZYGOTE_SOURCE, json.dumps(list(self.preload))]
+        command = [sys.executable, "-c", ZYGOTE_SOURCE, json.dumps(list(self.preload)), str(self.address.resolve())]
         from .kernel import kernel_environment  # kernel imports this module
 
         self._process = subprocess.Popen(sandbox.wrap_zygote(command, stage=self.stage), stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                          env=kernel_environment(Path("/tmp")))
-        ready = self._answer(START_TIMEOUT_S)
-        if not ready.get("ready"):
+        self._expect("listening")
+        if wait:
+            with self._lock:
+                self._await_ready()
+
+    def _expect(self, state: str) -> None:
+        answer = self._answer(START_TIMEOUT_S)
+        if not answer.get(state):
             self.close()
-            raise ZygoteError(f"the warm zygote did not start: {ready}")
+            raise ZygoteError(f"the warm zygote did not start: {answer}")
+
+    def _await_ready(self) -> None:
+        if not self._ready:
+            self._expect("ready")
+            self._ready = True
+
+    def link(self) -> "ZygoteLink":
+        return ZygoteLink(str(self.address.resolve()), self.stage)
 
     @property
     def alive(self) -> bool:
@@ -93,15 +141,13 @@ class Zygote:
         with self._lock:
             if not self.alive:
                 raise ZygoteError("the warm zygote is not running")
+            self._await_ready()
             try:
                 self._process.stdin.write(json.dumps(fields).encode() + b"\n")
                 self._process.stdin.flush()
             except (BrokenPipeError, OSError) as exc:
                 raise ZygoteError(f"the warm zygote is gone: {exc}") from None
-            answer = self._answer(None)
-        if not answer.get("ok"):
-            raise ZygoteError(answer.get("error", "the warm zygote refused"))
-        return answer
+            return _checked(self._answer(None))
 
     def _answer(self, timeout_s: float | None) -> dict:
         timer = threading.Timer(timeout_s, self._process.kill) if timeout_s else None
@@ -116,16 +162,55 @@ class Zygote:
             raise ZygoteError("the warm zygote ended")
         return json.loads(line)
 
-    def spawn(self, *, workspace: Path, cwd: Path, runtime_dir: Path, uid: int,
-              limits: Limits, env: dict[str, str], arguments: list[str]) -> "KernelProcess":
-        self._next_id += 1
-        identity = self._next_id
-        self.request(op="spawn", id=identity, stage=str(self.stage.resolve()), workspace=str(workspace.resolve()),
-                     cwd=str(cwd.resolve()), runtime_dir=str(runtime_dir.resolve()),
-                     arguments=arguments, uid=uid, env=env,
-                     rlimits=sandbox.rlimits(limits), disk_bytes=limits.disk_mb * 2**20,
-                     holds=list(sandbox.ZYGOTE_HOLDS))
-        return KernelProcess(self, identity)
+
+@dataclass
+class ZygoteLink(Spawner):
+    """Another process's way to the same zygote (``grade batch``'s workers share one): a connection to its
+    socket, made on first use in each process.  Pickles as the address alone."""
+
+    address: str
+    stage: Path
+    _connection: socket.socket | None = None
+    _reader: object = None
+    _pid: int = 0
+    _broken: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __getstate__(self) -> dict:
+        return {"address": self.address, "stage": self.stage}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["address"], state["stage"])
+
+    @property
+    def alive(self) -> bool:
+        return not self._broken and os.path.exists(self.address)
+
+    def close(self) -> None:
+        """Hangs up: the zygote kills every kernel this link spawned."""
+        with self._lock:
+            for stream in (self._reader, self._connection):
+                if stream is not None:
+                    stream.close()
+            self._reader = self._connection = None
+
+    def request(self, **fields) -> dict:
+        with self._lock:
+            if self._broken:
+                raise ZygoteError(self._broken)
+            try:
+                if self._connection is None or self._pid != os.getpid():
+                    self._connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    self._connection.connect(self.address)
+                    self._reader, self._pid = self._connection.makefile("rb"), os.getpid()
+                self._connection.sendall(json.dumps(fields).encode() + b"\n")
+                line = self._reader.readline()
+            except OSError as exc:
+                line, self._broken = b"", f"the warm zygote is gone: {exc}"
+            if not line:
+                self._broken = self._broken or "the warm zygote ended"
+                raise ZygoteError(self._broken)
+            return _checked(json.loads(line))
 
 
 @dataclass
@@ -133,7 +218,7 @@ class KernelProcess:
     """What jupyter_client's provisioner expects of a ``Popen``, for a kernel forked by the zygote.  It has
     no pid: the kernel's pid means nothing outside the sandbox, and only the zygote may signal it."""
 
-    zygote: Zygote
+    zygote: Spawner
     identity: int
     returncode: int | None = None
     stdin = stdout = stderr = None

@@ -1,7 +1,8 @@
 """The warm zygote: runs inside the outer sandbox (``zygote.py`` starts it with ``python -c``), imports
 ipykernel, numpy and torch once, and forks one kernel per request.
 
-It reads one JSON request per line on stdin and answers one JSON line on stdout.  It never runs student
+It reads one JSON request per line on stdin and answers one JSON line on stdout; given a socket path,
+it also serves other grader processes, each on a connection of its own, the same way.  It never runs student
 code itself: each kernel is a forked child that first walls itself off from every other kernel — new
 mount, PID, network and IPC namespaces; a size-limited tmpfs holding a copy of its own submission, with
 every other submission hidden; its own /tmp, /dev/shm and /proc — then takes resource limits and an
@@ -15,8 +16,10 @@ import json
 import os
 import random
 import resource
+import selectors
 import shutil
 import signal
+import socket
 import sys
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x08000000, 0x20000000, 0x40000000
@@ -154,36 +157,138 @@ def _quiet_stdio_keeping(keep):
     os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
 
 
-def _poll(request, kernels, codes):
+def _poll(request, channel):
     identity = request["id"]
-    if identity in codes:
-        return {"ok": True, "code": codes[identity]}
-    between, _ = kernels[identity]
+    if identity in channel.codes:
+        return {"ok": True, "code": channel.codes[identity]}
+    between, _ = channel.kernels[identity]
     pid, status = os.waitpid(between, os.WNOHANG)
     if pid == 0:
         return {"ok": True, "code": None}
-    codes[identity] = os.waitstatus_to_exitcode(status)
-    del kernels[identity]
-    return {"ok": True, "code": codes[identity]}
+    channel.ended(identity, status)
+    return {"ok": True, "code": channel.codes[identity]}
 
 
-def _signal(request, kernels, codes):
+def _signal(request, channel, waits):
     identity, signum = request["id"], request["signum"]
-    if identity in codes or identity not in kernels:
-        return {"ok": True, "code": codes.get(identity)}
-    between, kernel = kernels[identity]
+    if identity in channel.codes or identity not in channel.kernels:
+        return {"ok": True, "code": channel.codes.get(identity)}
+    between, kernel = channel.kernels[identity]
     try:
         os.kill(kernel, signum)
     except ProcessLookupError:
         pass
-    if signum == signal.SIGKILL:  # answer once it is gone: the grader need not poll for it
-        _, status = os.waitpid(between, 0)
-        codes[identity] = os.waitstatus_to_exitcode(status)
-        del kernels[identity]
-    return {"ok": True, "code": codes.get(identity)}
+    if signum != signal.SIGKILL:
+        return {"ok": True, "code": None}
+    # answered once it is gone, so the grader need not poll for it; a kernel with many processes takes a
+    # while to die, and the other channels are served meanwhile
+    try:
+        waits.register(os.pidfd_open(between), selectors.EVENT_READ, (channel, identity, between))
+    except (AttributeError, OSError):  # no pidfd here: wait in line
+        channel.ended(identity, os.waitpid(between, 0)[1])
+        return {"ok": True, "code": channel.codes[identity]}
+    channel.waiting = True
+    return None
+
+
+class _Channel:
+    """One grader process's line of requests (the owner's stdin, or a connection to the socket) and the
+    kernels it spawned: a channel sees and signals only its own."""
+
+    def __init__(self, read, write):
+        self.read, self.write = read, write
+        self.buffer = b""
+        self.kernels, self.codes = {}, {}
+        self.waiting = False  # for a kernel to die before its next request is read
+
+    def ended(self, identity, status):
+        self.codes[identity] = os.waitstatus_to_exitcode(status)
+        del self.kernels[identity]
+
+    def answer(self, answer):
+        try:
+            self.write(json.dumps(answer).encode() + b"\n")
+        except OSError:  # its grader is gone; the end of its input says so next
+            pass
+
+    def handle(self, waits):
+        operations = {"spawn": lambda r: _spawn(r, self.kernels), "poll": lambda r: _poll(r, self),
+                      "signal": lambda r: _signal(r, self, waits)}
+        while not self.waiting and b"\n" in self.buffer:
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            try:
+                request = json.loads(line)
+                answer = operations[request["op"]](request)
+            except Exception as exc:  # noqa: BLE001 - one failed request, not a dead zygote
+                answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            if answer is not None:
+                self.answer(answer)
+
+    def close(self):
+        """Its grader is gone: so are its kernels."""
+        for between, kernel in list(self.kernels.values()):
+            try:
+                os.kill(kernel, signal.SIGKILL)
+                os.waitpid(between, 0)
+            except OSError:
+                pass
+        self.kernels.clear()
+
+
+def _serve(owner, listener):
+    """Until the owner's stdin ends: requests from it and from every connection to ``listener``."""
+    events = selectors.DefaultSelector()
+    events.register(0, selectors.EVENT_READ, owner)
+    if listener is not None:
+        events.register(listener, selectors.EVENT_READ, None)
+    while True:
+        for key, _ in events.select():
+            if key.fileobj is listener:
+                connection, _ = listener.accept()
+                channel = _Channel(connection.recv, connection.sendall)
+                events.register(connection, selectors.EVENT_READ, channel)
+            elif isinstance(key.data, tuple):  # a killed kernel's go-between has exited
+                channel, identity, between = key.data
+                events.unregister(key.fileobj)
+                os.close(key.fd)
+                if identity in channel.kernels:  # not already reaped by the channel's closing
+                    channel.ended(identity, os.waitpid(between, 0)[1])
+                channel.answer({"ok": True, "code": channel.codes.get(identity, -signal.SIGKILL)})
+                channel.waiting = False
+                channel.handle(events)
+            else:
+                channel = key.data
+                try:
+                    data = channel.read(65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    if channel is owner:
+                        return  # the zygote ends at end of input; its kernels die with it
+                    events.unregister(key.fileobj)
+                    key.fileobj.close()
+                    channel.close()
+                    continue
+                channel.buffer += data
+                channel.handle(events)
 
 
 def main():
+    answers = os.fdopen(os.dup(1), "wb")
+
+    def write(data):
+        answers.write(data)
+        answers.flush()
+
+    owner = _Channel(lambda size: os.read(0, size), write)
+
+    listener = None
+    if len(sys.argv) > 2:  # before the slow imports: a grader may connect at once, and waits in the backlog
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(sys.argv[2])
+        os.chmod(sys.argv[2], 0o600)
+        listener.listen(64)
+    owner.answer({"ok": True, "listening": True})
     for name in json.loads(sys.argv[1]):
         try:
             __import__(name)
@@ -193,21 +298,8 @@ def main():
     # what is imported stays out of the collector's sight: its passes would otherwise write to every
     # object, copying each shared page into every kernel
     gc.freeze()
-    commands = sys.stdin.buffer
-    answers = os.fdopen(os.dup(1), "wb")
-    kernels, codes = {}, {}
-    operations = {"spawn": lambda r: _spawn(r, kernels), "poll": lambda r: _poll(r, kernels, codes),
-                  "signal": lambda r: _signal(r, kernels, codes)}
-    answers.write(json.dumps({"ok": True, "ready": True}).encode() + b"\n")
-    answers.flush()
-    for line in commands:
-        try:
-            request = json.loads(line)
-            answer = operations[request["op"]](request)
-        except Exception as exc:  # noqa: BLE001 - one failed request, not a dead zygote
-            answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-        answers.write(json.dumps(answer).encode() + b"\n")
-        answers.flush()
+    owner.answer({"ok": True, "ready": True})
+    _serve(owner, listener)
 
 
 if __name__ == "__main__":
