@@ -34,6 +34,15 @@ def test_kernel_survives_errors_and_is_killed_on_hangs_and_exits(tmp_path):
         assert kernel.execute("import os; os._exit(3)", 5).status == "dead"
 
 
+def test_a_kernel_that_dies_is_noticed_at_once(tmp_path):
+    """Not at nbclient's next look, a second later: a class of crashing submissions would wait that long
+    on each crash."""
+    with KernelSession(tmp_path, FAST) as kernel:
+        assert kernel.execute("x = 1", 5).ok
+        died = kernel.execute("import os, time; time.sleep(0.2); os._exit(3)", 30)
+        assert died.status == "dead" and died.duration_s < 0.2 + 0.4
+
+
 def test_kernel_runs_in_the_workspace_with_a_scrubbed_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADER_SECRET_TOKEN", "s3cret")
     with KernelSession(tmp_path, FAST) as kernel:

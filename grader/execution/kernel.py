@@ -401,6 +401,9 @@ async def _watched(execution, client: _CappedClient, started: float, total_s: fl
             if step < len(steps) and now - (client.response_times[-1] if step else started) > steps[step]:
                 raise _StepTimeout(steps[step])
             await asyncio.wait({task}, timeout=WATCH_INTERVAL_S)
+            # nbclient looks only once a second, and a student's code that kills its kernel is common
+            if not task.done() and not await client.km.is_alive():
+                raise DeadKernelError("the kernel died")
         return task.result()
     finally:
         if not task.done():
