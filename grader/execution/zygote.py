@@ -4,8 +4,8 @@ of its own (``zygote_source.py`` runs inside; see there for how a kernel walls i
 
 A fresh kernel costs about 0.7 s of CPU here before the student's first line runs, and a notebook that
 imports torch another 1.2 s; a forked one costs a few milliseconds.  ``grade batch`` starts one zygote for
-the run, and its workers share it through a socket.  It needs root (to give every kernel a uid of its own) and a working bubblewrap; without them,
-or if the zygote dies, kernels start cold as they always did.
+the run, and its workers share it through a socket.  It needs root (to give every kernel a uid of its own)
+and a working bubblewrap; without them, or if the zygote dies, kernels start cold as they always did.
 """
 from __future__ import annotations
 
@@ -48,6 +48,10 @@ class Spawner:
 
     stage: Path
     _next_id: int = 0
+
+    @property
+    def alive(self) -> bool:
+        raise NotImplementedError
 
     def request(self, **fields) -> dict:
         raise NotImplementedError
