@@ -75,7 +75,7 @@ class _WorkerState:
 
     expected: dict = field(default_factory=dict)
     zygote: Zygote | None = None
-    zygote_failed: str = ""
+    zygote_failed: bool = False  # once: kernels then start cold for the rest of the run
 
     def zygote_for(self, options: GradingOptions) -> Zygote | None:
         if not options.warm_kernels or self.zygote_failed:
@@ -84,9 +84,9 @@ class _WorkerState:
             return self.zygote
         self.close()
         self.zygote = _start_zygote(options)
-        if self.zygote is None:
-            self.zygote_failed = "the warm zygote could not start"
-        else:  # a worker of a process pool ends through multiprocessing, which runs its finalizers, not atexit's
+        self.zygote_failed = self.zygote is None
+        if self.zygote is not None:
+            # a worker of a process pool ends through multiprocessing, which runs its finalizers, not atexit's
             multiprocessing.util.Finalize(None, self.close, exitpriority=10)
         return self.zygote
 
