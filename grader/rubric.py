@@ -14,6 +14,7 @@ import re
 import sys
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
@@ -369,11 +370,21 @@ def resolve_callable(rubric_path: Path, spec: Any) -> "Reference":
     return reference
 
 
-def _names_in(file: Path) -> set[str]:
+def _names_in(file: Path) -> frozenset[str]:
     try:
-        return defined_names(file.read_bytes())
+        stat = file.stat()
     except OSError:
-        return set()
+        return frozenset()
+    return _names_in_version(file, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _names_in_version(file: Path, mtime_ns: int, size: int) -> frozenset[str]:
+    """Parsed once per version of the file: a rubric's references mostly share one module."""
+    try:
+        return frozenset(defined_names(file.read_bytes()))
+    except OSError:
+        return frozenset()
 
 
 class Reference:

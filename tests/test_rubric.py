@@ -67,6 +67,14 @@ def test_references_are_imported_on_first_call_and_checked_without_running(write
                                            dynamic)).items[0].config.reference(2) == 6
 
 
+def test_a_reference_file_edited_between_loads_is_read_again(write_rubric):
+    path = write_rubric(MINIMAL, {"refs.py": REFS["refs.py"].replace("def double", "def later")})
+    with pytest.raises(RubricError, match=r"items\[0\] \(double\), field 'reference'"):
+        rubric_module.load(path)
+    (path.parent / "refs.py").write_text(REFS["refs.py"])  # the name read from the old text would fail
+    assert rubric_module.load(path).items[0].config.reference is not None
+
+
 def test_loading_a_rubric_or_the_cli_does_not_import_torch():
     import subprocess
     import sys

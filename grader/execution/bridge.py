@@ -14,6 +14,7 @@ import base64
 import binascii
 import io
 import json
+import math
 import secrets
 import zipfile
 from dataclasses import dataclass, field
@@ -111,7 +112,7 @@ def unpack_arrays(layout: Any, raw: bytes) -> dict[str, np.ndarray]:
                 and all(_is_count(n) for n in place[2])):
             raise BridgeError("the result's array layout is malformed")
         member, offset, shape = members[place[0]], place[1], place[2]
-        size = int(np.prod(shape, dtype=object))
+        size = math.prod(shape)
         if member.ndim != 1 or offset + size > member.size:
             raise BridgeError("the result's array layout points outside its data")
         arrays[key] = member[offset:offset + size].reshape(shape)
