@@ -156,3 +156,38 @@ def test_a_links_kernels_die_with_its_connection(zygote):
         assert outcome.status == "dead" and outcome.duration_s < 10
     finally:
         session.shutdown()
+
+
+def _tree(root: int) -> list[tuple[int, str]]:
+    """(pid, state) of every process below ``root``."""
+    parents, states = {}, {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents[int(entry)], states[int(entry)] = int(fields[1]), fields[0]
+    below, frontier = [], [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        below += children
+        frontier += children
+    return [(pid, states[pid]) for pid in below]
+
+
+def test_a_killed_kernel_is_answered_for_at_once_and_reaped_with_all_its_processes():
+    with Zygote() as own:
+        idle = len(_tree(own._process.pid))  # bwrap's child and the zygote itself
+        session = warm_session(own, workspace(own, {}))
+        process = session._client.km.provisioner.process
+        assert session.execute("import subprocess\nchildren = [subprocess.Popen(['sleep', '600']) for _ in range(20)]",
+                               10).ok
+        assert len(_tree(own._process.pid)) >= idle + 22  # go-between, kernel, its children
+        process.kill()
+        assert process.returncode == -9  # before the teardown ends: the grader need not wait for it
+        session.shutdown()
+        deadline = time.monotonic() + 20
+        while len(_tree(own._process.pid)) > idle and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(_tree(own._process.pid)) == idle, _tree(own._process.pid)  # not even a zombie is left

@@ -169,7 +169,7 @@ def _poll(request, channel):
     return {"ok": True, "code": channel.codes[identity]}
 
 
-def _signal(request, channel, waits):
+def _signal(request, channel, reaping):
     identity, signum = request["id"], request["signum"]
     if identity in channel.codes or identity not in channel.kernels:
         return {"ok": True, "code": channel.codes.get(identity)}
@@ -180,15 +180,24 @@ def _signal(request, channel, waits):
         pass
     if signum != signal.SIGKILL:
         return {"ok": True, "code": None}
-    # answered once it is gone, so the grader need not poll for it; a kernel with many processes takes a
-    # while to die, and the other channels are served meanwhile
+    # a killed kernel runs nothing more, but its teardown takes a while (its namespaces wait for an RCU
+    # grace period; a fork bomb has hundreds of processes): it is answered for at once, and reaped when
+    # its go-between exits
+    pid, status = os.waitpid(between, os.WNOHANG)
+    if pid:
+        channel.ended(identity, status)
+    else:
+        channel.codes[identity] = -signal.SIGKILL
+        del channel.kernels[identity]
+        _reap_later(between, reaping)
+    return {"ok": True, "code": channel.codes[identity]}
+
+
+def _reap_later(between, reaping):
     try:
-        waits.register(os.pidfd_open(between), selectors.EVENT_READ, (channel, identity, between))
+        reaping.register(os.pidfd_open(between), selectors.EVENT_READ, between)
     except (AttributeError, OSError):  # no pidfd here: wait in line
-        channel.ended(identity, os.waitpid(between, 0)[1])
-        return {"ok": True, "code": channel.codes[identity]}
-    channel.waiting = True
-    return None
+        os.waitpid(between, 0)
 
 
 class _Channel:
@@ -199,7 +208,6 @@ class _Channel:
         self.read, self.write = read, write
         self.buffer = b""
         self.kernels, self.codes = {}, {}
-        self.waiting = False  # for a kernel to die before its next request is read
 
     def ended(self, identity, status):
         self.codes[identity] = os.waitstatus_to_exitcode(status)
@@ -211,27 +219,26 @@ class _Channel:
         except OSError:  # its grader is gone; the end of its input says so next
             pass
 
-    def handle(self, waits):
+    def handle(self, reaping):
         operations = {"spawn": lambda r: _spawn(r, self.kernels), "poll": lambda r: _poll(r, self),
-                      "signal": lambda r: _signal(r, self, waits)}
-        while not self.waiting and b"\n" in self.buffer:
+                      "signal": lambda r: _signal(r, self, reaping)}
+        while b"\n" in self.buffer:
             line, self.buffer = self.buffer.split(b"\n", 1)
             try:
                 request = json.loads(line)
                 answer = operations[request["op"]](request)
             except Exception as exc:  # noqa: BLE001 - one failed request, not a dead zygote
                 answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-            if answer is not None:
-                self.answer(answer)
+            self.answer(answer)
 
-    def close(self):
+    def close(self, reaping):
         """Its grader is gone: so are its kernels."""
-        for between, kernel in list(self.kernels.values()):
+        for between, kernel in self.kernels.values():
             try:
                 os.kill(kernel, signal.SIGKILL)
-                os.waitpid(between, 0)
             except OSError:
                 pass
+            _reap_later(between, reaping)
         self.kernels.clear()
 
 
@@ -247,15 +254,10 @@ def _serve(owner, listener):
                 connection, _ = listener.accept()
                 channel = _Channel(connection.recv, connection.sendall)
                 events.register(connection, selectors.EVENT_READ, channel)
-            elif isinstance(key.data, tuple):  # a killed kernel's go-between has exited
-                channel, identity, between = key.data
+            elif isinstance(key.data, int):  # a killed kernel's go-between has exited
                 events.unregister(key.fileobj)
                 os.close(key.fd)
-                if identity in channel.kernels:  # not already reaped by the channel's closing
-                    channel.ended(identity, os.waitpid(between, 0)[1])
-                channel.answer({"ok": True, "code": channel.codes.get(identity, -signal.SIGKILL)})
-                channel.waiting = False
-                channel.handle(events)
+                os.waitpid(key.data, 0)
             else:
                 channel = key.data
                 try:
@@ -267,7 +269,7 @@ def _serve(owner, listener):
                         return  # the zygote ends at end of input; its kernels die with it
                     events.unregister(key.fileobj)
                     key.fileobj.close()
-                    channel.close()
+                    channel.close(events)
                     continue
                 channel.buffer += data
                 channel.handle(events)
