@@ -17,7 +17,7 @@ from .execution.runner import NotebookRunner, NotebookUnreadable
 from .execution.zygote import Spawner
 from .execution.zygote import usable as warm_kernels_keep
 from .report.model import (CellErrorInfo, GraderInfo, ItemResult, NotebookResult, Report, SubmissionInfo, totals)
-from .rubric import Item, Notebook, Rubric
+from .rubric import Item, Notebook, Rubric, import_references_meanwhile
 from .submission import Submission, SubmissionError, find_file, identify, open_submission
 from .theory.answers import MAX_ANSWERS_BYTES, AnswersFile, parse_answers
 
@@ -46,6 +46,7 @@ def failed_items(items: list[Item], message: str) -> list[ItemResult]:
 def grade(zip_path: Path, rubric: Rubric, options: GradingOptions | None = None) -> Report:
     options = options or GradingOptions()
     started, clock = datetime.now(timezone.utc), time.monotonic()
+    import_references_meanwhile(rubric)
     limits = rubric.limits.merged(options.limit_overrides)
     student, name_warning = identify(zip_path.name, rubric.submission_pattern)
     report = Report(assignment={"id": rubric.id, "title": rubric.title, "hidden_until": rubric.hidden_until},

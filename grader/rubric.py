@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import re
 import sys
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -387,6 +388,9 @@ def _names_in_version(file: Path, mtime_ns: int, size: int) -> frozenset[str]:
         return frozenset()
 
 
+_RUNNING_FILE = threading.Lock()  # a course's reference file runs once, whichever thread asks for it first
+
+
 class Reference:
     """A course's reference function, imported the first time it is called: loading a rubric (for a
     regrade from the cache, or to list its items) need not import torch and every reference module."""
@@ -407,17 +411,7 @@ class Reference:
             return self._target
         try:
             if self._file is not None:
-                unique = f"_dlgrade_rubric_{hashlib.sha1(str(self._file).encode()).hexdigest()[:12]}"
-                module = sys.modules.get(unique)
-                if module is None:
-                    module_spec = importlib.util.spec_from_file_location(unique, self._file)
-                    module = importlib.util.module_from_spec(module_spec)
-                    sys.modules[unique] = module
-                    try:
-                        module_spec.loader.exec_module(module)  # trusted: the course's own reference code
-                    except BaseException:
-                        del sys.modules[unique]  # as importlib does: a half-run module is not kept
-                        raise
+                module = self._run_file()
             else:
                 module = importlib.import_module(self._module_name)
             target = getattr(module, self._attribute)
@@ -427,6 +421,21 @@ class Reference:
             raise ValueError(f"{self.spec} is not callable")
         self._target = target
         return target
+
+    def _run_file(self):
+        unique = f"_dlgrade_rubric_{hashlib.sha1(str(self._file).encode()).hexdigest()[:12]}"
+        with _RUNNING_FILE:
+            module = sys.modules.get(unique)
+            if module is None:
+                module_spec = importlib.util.spec_from_file_location(unique, self._file)
+                module = importlib.util.module_from_spec(module_spec)
+                sys.modules[unique] = module
+                try:
+                    module_spec.loader.exec_module(module)  # trusted: the course's own reference code
+                except BaseException:
+                    del sys.modules[unique]  # as importlib does: a half-run module is not kept
+                    raise
+        return module
 
 
 def references(rubric: "Rubric") -> list[tuple[str, str, Reference]]:
@@ -447,6 +456,22 @@ def resolve_references(rubric: "Rubric") -> None:
             reference.resolve()
         except ValueError as exc:
             raise RubricError(rubric.path, where, key, str(exc)) from None
+
+
+def import_references_meanwhile(rubric: "Rubric") -> threading.Thread:
+    """Import the rubric's references in a thread of their own while the student's kernel starts: torch
+    alone is a second of CPU that would otherwise come after it.  A reference that fails is left for the
+    check that calls it to report."""
+    def import_all() -> None:
+        for _, _, reference in references(rubric):
+            try:
+                reference.resolve()
+            except ValueError:
+                pass
+
+    thread = threading.Thread(target=import_all, name="dlgrade-references", daemon=True)
+    thread.start()
+    return thread
 
 
 def item_callable(table: dict, key: str, rubric: "Rubric") -> "Reference":

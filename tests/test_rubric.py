@@ -75,6 +75,17 @@ def test_a_reference_file_edited_between_loads_is_read_again(write_rubric):
     assert rubric_module.load(path).items[0].config.reference is not None
 
 
+def test_a_reference_file_runs_once_when_threads_ask_for_it_together(write_rubric, tmp_path):
+    runs = tmp_path / "runs.txt"
+    slow = {"refs.py": f"import time\nopen({str(runs)!r}, 'a').write('x')\ntime.sleep(0.2)\n" + REFS["refs.py"]}
+    rubric = rubric_module.load(write_rubric(MINIMAL, slow))
+    background = rubric_module.import_references_meanwhile(rubric)  # what grade() starts first
+    assert rubric.items[0].config.reference(3) == 6  # the check's own call, while the file still runs
+    background.join(10)
+    assert runs.read_text() == "x"
+    assert rubric.generators["vec"].function.resolve() is not None
+
+
 def test_loading_a_rubric_or_the_cli_does_not_import_torch():
     import subprocess
     import sys
