@@ -99,6 +99,9 @@ class Rubric:
     generators: dict[str, Generator]
     items: list[Item]
     sha256: str
+    # the course's reference files as loaded: values computed from them are cached under both digests, so
+    # a process that outlives an edit (a Dask worker) computes them again
+    references_sha256: str = ""
     answers_match: tuple[str, ...] = ()  # file-name patterns of the theory answers file
     answers_solution: Path | None = None  # a fully correct answers file, for selftest
     detect: bool = True  # may `grade ZIP` pick this rubric from the file name alone?
@@ -239,7 +242,18 @@ def _build(path: Path, raw: dict, sha256: str) -> Rubric:
         rubric.items.append(Item(item_id, _string(path, where, table, "title") or item_id, kind, float(points),
                                  visibility, notebook, _string(path, where, table, "description") or "", config,
                                  feedback, _titles(path, where, table)))
+    rubric.references_sha256 = _files_digest(reference._file for _, _, reference in references(rubric))
     return rubric
+
+
+def _files_digest(files) -> str:
+    digest = hashlib.sha256()
+    for file in sorted({f for f in files if f is not None}):
+        try:
+            digest.update(str(file).encode() + b"\0" + file.read_bytes() + b"\0")
+        except OSError:
+            digest.update(str(file).encode() + b"\0missing\0")
+    return digest.hexdigest()
 
 
 def _titles(path: Path, where: str, table: dict) -> dict[str, str]:
@@ -423,7 +437,8 @@ class Reference:
         return target
 
     def _run_file(self):
-        unique = f"_dlgrade_rubric_{hashlib.sha1(str(self._file).encode()).hexdigest()[:12]}"
+        # named by its text too: a process that outlives an edit runs the new version
+        unique = f"_dlgrade_rubric_{hashlib.sha1(str(self._file).encode() + self._file.read_bytes()).hexdigest()[:16]}"
         with _RUNNING_FILE:
             module = sys.modules.get(unique)
             if module is None:

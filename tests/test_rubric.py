@@ -86,6 +86,17 @@ def test_a_reference_file_runs_once_when_threads_ask_for_it_together(write_rubri
     assert rubric.generators["vec"].function.resolve() is not None
 
 
+def test_a_process_that_outlives_an_edit_of_a_reference_file_runs_the_new_version(write_rubric):
+    path = write_rubric(MINIMAL, REFS)
+    before = rubric_module.load(path)
+    assert before.items[0].config.reference(3) == 6
+    (path.parent / "refs.py").write_text(REFS["refs.py"].replace("return 2 * x", "return 3 * x"))
+    after = rubric_module.load(path)  # a Dask worker's next batch, in the same process
+    assert after.items[0].config.reference(3) == 9
+    # the key of the values computed from the references (the expected-value cache) changes with them
+    assert after.sha256 == before.sha256 and after.references_sha256 != before.references_sha256
+
+
 def test_loading_a_rubric_or_the_cli_does_not_import_torch():
     import subprocess
     import sys
