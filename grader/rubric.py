@@ -116,6 +116,11 @@ class Rubric:
         return self.path.parent
 
     @property
+    def values_version(self) -> tuple[str, str]:
+        """What a value computed from the rubric (a reference's expected output) depends on: a cache key."""
+        return self.sha256, self.references_sha256
+
+    @property
     def max_points(self) -> float:
         return sum(item.points for item in self.items)
 
@@ -242,17 +247,18 @@ def _build(path: Path, raw: dict, sha256: str) -> Rubric:
         rubric.items.append(Item(item_id, _string(path, where, table, "title") or item_id, kind, float(points),
                                  visibility, notebook, _string(path, where, table, "description") or "", config,
                                  feedback, _titles(path, where, table)))
-    rubric.references_sha256 = _files_digest(reference._file for _, _, reference in references(rubric))
+    rubric.references_sha256 = files_digest((reference._file for _, _, reference in references(rubric)
+                                             if reference._file is not None), rubric.folder)
     return rubric
 
 
-def _files_digest(files) -> str:
+def files_digest(paths, root: Path) -> str:
+    """The names (relative to ``root`` when under it) and contents of the files among ``paths``."""
     digest = hashlib.sha256()
-    for file in sorted({f for f in files if f is not None}):
-        try:
-            digest.update(str(file).encode() + b"\0" + file.read_bytes() + b"\0")
-        except OSError:
-            digest.update(str(file).encode() + b"\0missing\0")
+    for path in sorted(set(paths)):
+        if path.is_file() and "__pycache__" not in path.parts:
+            name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

@@ -19,25 +19,17 @@ import grader
 import reference
 
 from ..report import manual
-from ..rubric import Rubric
+from ..rubric import Rubric, files_digest
 
 SCORING_ONLY_ITEM_FIELDS = ("points", "title", "title_fa", "description")
 SCORING_ONLY_SECTIONS = ("late",)
-
-
-def _digest(paths, root: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(set(paths)):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 @lru_cache(maxsize=1)
 def code_digest() -> str:
     """The grader's and the references' source: a change to either may change any grade."""
     roots = [Path(grader.__file__).parent, Path(reference.__file__).parent]
-    return hashlib.sha256("".join(_digest(root.rglob("*.py"), root) for root in roots).encode()).hexdigest()
+    return hashlib.sha256("".join(files_digest(root.rglob("*.py"), root) for root in roots).encode()).hexdigest()
 
 
 def rubric_digest(rubric: Rubric) -> str:
@@ -55,7 +47,7 @@ def rubric_digest(rubric: Rubric) -> str:
     files = [p for p in rubric.folder.rglob("*.py") if "examples" not in p.relative_to(rubric.folder).parts]
     for notebook in rubric.notebooks.values():
         files += [p for p in (notebook.template, *notebook.starter_files) if p is not None and p.is_relative_to(rubric.folder)]
-    return hashlib.sha256((text + _digest(files, rubric.folder)).encode()).hexdigest()
+    return hashlib.sha256((text + files_digest(files, rubric.folder)).encode()).hexdigest()
 
 
 def grade_key(submission_sha256: str, rubric: Rubric, options_digest: str) -> str:
