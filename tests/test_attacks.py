@@ -121,7 +121,9 @@ def catalog(ctx: dict) -> list[Attack]:
                                           f"    for path in [os.path.expanduser('~/.bashrc'), '/root/{MARKER}', "
                                           f"'{outside}/{MARKER}', '{REPO}/{MARKER}', '/tmp/{MARKER}']:\n"
                                           "        try:\n            open(path, 'a').write('owned')\n"
-                                          "            wrote = wrote or not path.startswith(os.path.expanduser('~'))\n"
+                                          # its own home and /tmp are the kernel's private tmpfs; the
+                                          # suite checks afterwards that nothing reached the host's /tmp
+                                          "            wrote = wrote or not path.startswith((os.path.expanduser('~'), '/tmp/'))\n"
                                           "        except OSError:\n            pass\n    return x + 1 if wrote else x"]),
         Attack("write_grader_temp_folders", ["import os, glob\ndef target(x):\n    hits = 0\n"
                                              "    for folder in glob.glob('/tmp/*') + glob.glob('/tmp/*/*'):\n"

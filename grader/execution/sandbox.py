@@ -86,12 +86,28 @@ def _system_mounts() -> list[str]:
     return args
 
 
+# Covered by a fresh tmpfs in every sandbox.  They are mounted before the Python installation, so that a
+# Python installed under one of them (a venv in /tmp, as many CI images make) stays visible on top.
+SCRATCH = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+@functools.cache
+def python_roots() -> tuple[str, ...]:
+    """The folders that hold the interpreter and its packages: a venv's and the Python it was made from
+    (pyenv, conda, uv, the system's), wherever they are."""
+    roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    roots |= {os.path.realpath(p) for p in [*site.getsitepackages(), site.getusersitepackages()] if os.path.isdir(p)}
+    return tuple(sorted(r for r in roots if not any(r != other and r.startswith(other + os.sep) for other in roots)))
+
+
+def under_scratch(path: str) -> bool:
+    return any(path == top or path.startswith(top + os.sep) for top in SCRATCH)
+
+
 def _python_mounts() -> list[str]:
     """The interpreter and its packages, read-only, with the grader's own packages covered by empty
     directories (an editable install points outside these paths and is not mounted at all)."""
-    roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
-    roots |= {os.path.realpath(p) for p in [*site.getsitepackages(), site.getusersitepackages()] if os.path.isdir(p)}
-    roots = sorted(r for r in roots if not any(r != other and r.startswith(other + os.sep) for other in roots))
+    roots = python_roots()
     args = _traversable_parents(roots)
     for root in roots:
         args += ["--ro-bind", root, root]
@@ -109,8 +125,9 @@ def _python_mounts() -> list[str]:
 
 def _traversable_parents(paths) -> list[str]:
     """bwrap makes the parents of a mount point 0700; the kernel's user must be able to walk through
-    them (a pyenv Python lives under /root), so they are created 0755 first."""
-    args, made = [], set()
+    them (a pyenv Python lives under /root), so they are created 0755 first.  The scratch folders are
+    already there, world-writable, and stay so."""
+    args, made = [], set(SCRATCH)
     for path in paths:
         for parent in reversed(Path(path).parents):
             text = str(parent)
@@ -121,10 +138,15 @@ def _traversable_parents(paths) -> list[str]:
 
 
 def _device_mounts() -> list[str]:
-    args = ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm"]
+    args = ["--proc", "/proc", "--dev", "/dev"]
     for device in sorted(glob.glob("/dev/nvidia*")):  # GPU notebooks keep their GPU
         args += ["--dev-bind", device, device]
     return args
+
+
+def _scratch_mounts(size_bytes: int | None = None) -> list[str]:
+    size = ["--size", str(size_bytes)] if size_bytes else []
+    return [arg for top in SCRATCH for arg in ("--perms", "1777", *size, "--tmpfs", top)]
 
 
 def kernel_uid() -> int:
@@ -146,8 +168,8 @@ def wrap(command: list[str], *, workspace: Path, cwd: Path, runtime_dir: Path, l
             "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
     if not root:
         args.append("--unshare-user")
-    args += _system_mounts() + _python_mounts() + _device_mounts()
-    args += ["--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--ro-bind", str(workspace), SUBMISSION_MOUNT]
+    args += _system_mounts() + _device_mounts() + _scratch_mounts(limits.disk_mb * 2**20) + _python_mounts()
+    args += ["--ro-bind", str(workspace), SUBMISSION_MOUNT]
     args += _traversable_parents([workspace, runtime_dir])
     args += ["--perms", "1777", "--size", str(limits.disk_mb * 2**20), "--tmpfs", str(workspace),
              "--bind", str(runtime_dir), str(runtime_dir), "--chdir", "/"]
@@ -174,8 +196,8 @@ def wrap_zygote(command: list[str], *, stage: Path) -> list[str]:
     stage = stage.resolve()
     args = [bwrap_binary(), "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net", "--unshare-ipc",
             "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
-    args += _system_mounts() + _python_mounts() + _device_mounts()
-    args += ["--tmpfs", "/tmp", "--tmpfs", "/var/tmp", *_traversable_parents([stage]), "--bind", str(stage), str(stage)]
+    args += _system_mounts() + _device_mounts() + _scratch_mounts() + _python_mounts()
+    args += [*_traversable_parents([stage]), "--bind", str(stage), str(stage)]
     for hold in ZYGOTE_HOLDS:
         args += ["--dir", hold]
     for capability in ZYGOTE_CAPABILITIES:

@@ -64,7 +64,8 @@ class Spawner:
                      cwd=str(cwd.resolve()), runtime_dir=str(runtime_dir.resolve()),
                      arguments=arguments, uid=uid, env=env,
                      rlimits=sandbox.rlimits(limits), disk_bytes=limits.disk_mb * 2**20,
-                     holds=list(sandbox.ZYGOTE_HOLDS))
+                     holds=list(sandbox.ZYGOTE_HOLDS),
+                     python_under_scratch=[root for root in sandbox.python_roots() if sandbox.under_scratch(root)])
         return KernelProcess(self, identity)
 
 

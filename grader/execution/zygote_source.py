@@ -60,8 +60,15 @@ def _wall_off(request):
     shutil.copytree(workspace, submission_hold, symlinks=True, dirs_exist_ok=True)
     _chown_tree(submission_hold, uid)
     _tmpfs(request["stage"], 1 << 20, "0755")  # every other submission and kernel disappears
+    # A Python installed under /tmp (a venv there) must stay visible on top of the kernel's own /tmp: it
+    # is held by descriptor while the scratch folders are covered, then bound back where it was.
+    pythons = [(root, os.open(root, os.O_PATH | os.O_DIRECTORY)) for root in request["python_under_scratch"]]
     for scratch in ("/tmp", "/var/tmp", "/dev/shm"):
         _tmpfs(scratch, request["disk_bytes"], "1777")
+    for root, held in pythons:
+        os.makedirs(root, exist_ok=True)
+        _mount(f"/proc/self/fd/{held}", root, None, MS_BIND | MS_REC)
+        os.close(held)
     os.makedirs(workspace, exist_ok=True)
     os.makedirs(runtime, exist_ok=True)
     _mount(submission_hold, workspace, None, MS_BIND | MS_REC)
