@@ -2,7 +2,8 @@
 
 ``grade SUBMISSION.zip`` grades one submission (the default command); ``grade validate RUBRIC`` and
 ``grade selftest RUBRIC`` prove a rubric.  Exit status: 0 graded (whatever the score), 1 below
-``--fail-under`` or a failed selftest, 2 usage or rubric error, 3 submission unreadable.
+``--fail-under`` or a failed selftest, 2 usage or rubric error, 3 submission unreadable, 4 a fault of the
+grader (nothing was scored: ``grader.faults``).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from .student.bundle import BundleError, find_bundle, load_bundle
 from .student.export import ExportError, export_bundle
 from .student.selfcheck import check_files
 
-EXIT_OK, EXIT_BELOW_THRESHOLD, EXIT_USAGE, EXIT_UNREADABLE = 0, 1, 2, 3
+EXIT_OK, EXIT_BELOW_THRESHOLD, EXIT_USAGE, EXIT_UNREADABLE, EXIT_GRADER_FAULT = 0, 1, 2, 3, 4
 FORMATS = ("terminal", "json", "gradescope", "junit", "md", "html")
 FORMAT_FILES = {"gradescope": "results.json", "junit": "junit.xml", "md": "report.md", "html": "report.html"}
 
@@ -87,6 +88,7 @@ def main() -> None:
     grade export-student RUBRIC -o BUNDLE   a student bundle: public self-checks, no solutions
     grade check NOTEBOOK --bundle BUNDLE    a student checks their own files against a bundle
     grade similar DIR -r hw3                pairs of submissions that share code beyond the template
+    grade doctor                            check that this machine can grade, and show what is in force
     """
 
 
@@ -120,13 +122,21 @@ def submission_command(submission: Path, rubric_spec: str | None, output_format:
                              data_dir=data_dir)
     try:
         report = grade(submission, rubric, options)
-    except RuntimeError as exc:  # --sandbox require on a machine without it
-        raise click.exceptions.Exit(_fail(str(exc)))
+    except RuntimeError as exc:  # --sandbox require on a machine without it: the machine's fault, not the student's
+        raise click.exceptions.Exit(_fail(str(exc), EXIT_GRADER_FAULT))
     _emit(localize(report, language, rubric), output_format, out_dir)
+    _exit_for_fault(report)
     if report.error:
         raise click.exceptions.Exit(EXIT_UNREADABLE)
     if fail_under is not None and report.total.percent < fail_under:
         raise click.exceptions.Exit(EXIT_BELOW_THRESHOLD)
+
+
+def _exit_for_fault(report: Report) -> None:
+    """A grader fault is no grade: say so on stderr (whatever the format on stdout) and exit 4."""
+    if report.grader_error:
+        fault = report.grader_error
+        raise click.exceptions.Exit(_fail(f"not graded: {fault['cause']}\nfix: {fault['fix']}", EXIT_GRADER_FAULT))
 
 
 def _emit(report: Report, output_format: str, out_dir: Path | None) -> None:
@@ -196,8 +206,9 @@ def check_command(paths: tuple[Path, ...], bundle_dir: Path | None, output_forma
     try:
         report = check_files(list(paths), bundle, GradingOptions(sandbox=sandbox_mode))
     except RuntimeError as exc:
-        raise click.exceptions.Exit(_fail(str(exc)))
+        raise click.exceptions.Exit(_fail(str(exc), EXIT_GRADER_FAULT))
     _emit(localize(report, language, bundle.rubric), output_format, out_dir)
+    _exit_for_fault(report)
     if fail_under is not None and report.total.percent < fail_under:
         raise click.exceptions.Exit(EXIT_BELOW_THRESHOLD)
 
@@ -266,7 +277,7 @@ def batch_command(source: Path, rubric_spec: str, results: Path, jobs: int, time
                   cell_timeout: float | None, warm_kernels: bool, quiet: bool) -> None:
     """Grade a class: SOURCE is a folder of zips or one zip of zips. Resumable: run it again to go on."""
     from .batch import inbox
-    from .batch.run import Batch
+    from .batch.run import Batch, BatchFault
 
     _load_rubric(rubric_spec)
     try:
@@ -282,10 +293,20 @@ def batch_command(source: Path, rubric_spec: str, results: Path, jobs: int, time
             summary = batch.run(source, report_progress)
     except inbox.InboxError as exc:
         raise click.exceptions.Exit(_fail(str(exc), EXIT_UNREADABLE))
+    except BatchFault as exc:
+        raise click.exceptions.Exit(_fail(f"nobody was graded: {exc.fault.cause}\nfix: {exc.fault.fix}",
+                                          EXIT_GRADER_FAULT))
     for problem in summary.problems:
         console.print(terminal.inert(f"problem: {problem}"), style="yellow")
+    for fault in summary.faults:
+        console.print(terminal.inert(f"not graded (a fault of the grader): {fault}", 2000), style="magenta")
     console.print(f"{summary.total} students: {summary.graded} graded, {summary.reused} from the cache, "
-                  f"{summary.failed} unreadable or failed, in {summary.seconds:.1f} s — {results / 'gradebook.csv'}")
+                  f"{summary.failed} unreadable, {len(summary.faults)} not graded for a grader fault, "
+                  f"in {summary.seconds:.1f} s — {results / 'gradebook.csv'}")
+    if summary.stopped:
+        raise click.exceptions.Exit(_fail(summary.stopped, EXIT_GRADER_FAULT))
+    if summary.faults:
+        raise click.exceptions.Exit(EXIT_GRADER_FAULT)
 
 
 class _Rate(ProgressColumn):
@@ -301,6 +322,52 @@ def _progress(console: Console, quiet: bool):
                         TextColumn("{task.fields[last]}", markup=False), console=console, disable=quiet)
     with progress:
         yield progress, progress.add_task("grading", total=None, failures=0, last="")
+
+
+@main.command("doctor")
+@click.option("--sandbox", "sandbox_mode", type=click.Choice(["auto", "off", "require"]), default="auto")
+@click.option("--warm/--cold", "warm_kernels", default=True, show_default=True,
+              help="Also check a kernel forked from a warm zygote, as grade batch starts them.")
+def doctor_command(sandbox_mode: str, warm_kernels: bool) -> None:
+    """Check that this machine can grade: start a sandboxed kernel on a known-good notebook, call it, and
+    show what is in force. Exit 4 when it cannot (the same preflight grade batch runs first)."""
+    from .execution import preflight
+    from .execution.limits import Limits
+    from .execution.zygote import Zygote, ZygoteError
+    from .execution.zygote import usable as warm_kernels_keep
+
+    console = Console(soft_wrap=True)
+    environment = preflight.probe_environment()
+    console.print(Text.assemble(("python ", "bold"), environment["python"], "  (", ", ".join(environment["python_roots"]),
+                                ")\n", ("bubblewrap ", "bold"), environment["bubblewrap"], "  ",
+                                "as root" if environment["root"] else "as an ordinary user"))
+    runs = [("cold", None)]
+    zygote = None
+    if warm_kernels and warm_kernels_keep(preflight.sandbox.protections_for("auto", Limits())) and sandbox_mode != "off":
+        zygote = Zygote()
+        try:
+            zygote.start()
+            runs.append(("warm", zygote))
+        except (OSError, ZygoteError) as exc:
+            zygote = None
+            console.print(Text(f"the warm zygote did not start ({exc}): grade batch starts kernels cold", style="yellow"))
+    faults = []
+    try:
+        for label, spawner in runs:
+            checked = preflight.run(sandbox_mode, Limits(), spawner)
+            table = Table("check", "", "detail", title=f"{label} kernel", title_justify="left")
+            for finding in checked.findings:
+                table.add_row(finding.name, Text("ok", style="green") if finding.ok else Text("FAILED", style="bold red"),
+                              terminal.inert(finding.detail, 600))
+            console.print(table)
+            if checked.fault is not None:
+                faults.append(checked.fault)
+    finally:
+        if zygote is not None:
+            zygote.close()
+    if faults:
+        raise click.exceptions.Exit(_fail(f"{faults[0].cause}\nfix: {faults[0].fix}", EXIT_GRADER_FAULT))
+    console.print(Text("this machine can grade", style="bold green"))
 
 
 @main.command("stats")

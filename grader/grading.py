@@ -11,11 +11,13 @@ from pathlib import Path, PurePosixPath
 from . import __version__
 from .checks import kind_class
 from .checks.base import CheckContext, Verdict
-from .execution import sandbox
+from .execution import preflight, sandbox
 from .execution.limits import Limits
 from .execution.runner import NotebookRunner, NotebookUnreadable
 from .execution.zygote import Spawner
 from .execution.zygote import usable as warm_kernels_keep
+from .faults import STATUS as GRADER_ERROR
+from .faults import GraderFault, fault_of
 from .report.model import (CellErrorInfo, GraderInfo, ItemResult, NotebookResult, Report, SubmissionInfo, totals)
 from .rubric import Item, Notebook, Rubric, import_references_meanwhile
 from .submission import Submission, SubmissionError, find_file, identify, open_submission
@@ -34,13 +36,29 @@ class GradingOptions:
 
 
 def _item_result(item: Item, verdict: Verdict, duration: float) -> ItemResult:
-    fraction = min(max(verdict.fraction, 0.0), 1.0)
+    fraction = min(max(verdict.fraction, 0.0), 1.0) if verdict.status != GRADER_ERROR else 0.0
     return ItemResult(item.id, item.title, item.kind, item.visibility, item.points, round(item.points * fraction, 6),
                       verdict.status, verdict.feedback, item.notebook, verdict.details, round(duration, 3))
 
 
 def failed_items(items: list[Item], message: str) -> list[ItemResult]:
     return [_item_result(item, Verdict(0.0, "error", message), 0.0) for item in items]
+
+
+def faulted_items(items: list[Item], fault: GraderFault) -> list[ItemResult]:
+    """Items a fault of the grader kept from being graded: no score, the cause for the TA."""
+    return [_item_result(item, _fault_verdict(fault), 0.0) for item in items]
+
+
+def _fault_verdict(fault: GraderFault) -> Verdict:
+    return Verdict(0.0, GRADER_ERROR, f"not graded, a fault of the grader: {fault.cause}", {"fault": fault.as_dict()})
+
+
+def _record_fault(report: Report) -> None:
+    """The report of a submission that any grader fault touched is no grade: it says why and what to do."""
+    for item in report.items:
+        if item.status == GRADER_ERROR and report.grader_error is None:
+            report.grader_error = dict(item.details.get("fault") or {"cause": item.feedback, "fix": ""})
 
 
 def grade(zip_path: Path, rubric: Rubric, options: GradingOptions | None = None) -> Report:
@@ -70,11 +88,14 @@ def grade(zip_path: Path, rubric: Rubric, options: GradingOptions | None = None)
                                    "resource limits were in force")
         try:
             report.items = _grade_items(submission, rubric, limits, options, report, protections, zygote)
+        except Exception as exc:  # out of memory or disk, a bug: this submission is not graded, nobody else suffers
+            report.items = faulted_items(rubric.items, fault_of(exc, f"while grading {zip_path.name}"))
         finally:
             if not options.keep_workspace:
                 submission.cleanup()
             else:
                 report.warnings.append(f"workspace kept at {submission.workspace}")
+    _record_fault(report)
     report.total = totals(report.items)
     report.duration_s = round(time.monotonic() - clock, 3)
     return report
@@ -142,11 +163,25 @@ def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, 
     except NotebookUnreadable as exc:
         record.problem = str(exc)
         return failed_items(items, record.problem)
-    except Exception as exc:  # the kernel could not start: this submission's items fail, the grader goes on
-        record.problem = f"the notebook could not be executed: {type(exc).__name__}: {exc}"
-        return failed_items(items, record.problem)
+    except Exception as exc:  # the kernel could not start: a fault of the grader, never the student's score
+        fault = _kernel_start_fault(exc, chosen, options, limits, zygote)
+        record.problem = f"the notebook could not be executed: {fault.cause}"
+        return faulted_items(items, fault)
     finally:
         _record_execution(record, runner)
+
+
+def _kernel_start_fault(exc: Exception, notebook: str, options: GradingOptions, limits: Limits,
+                        zygote: Spawner | None) -> GraderFault:
+    """Why a kernel would not start, found by starting one on a known-good notebook (the lazy preflight of
+    a single grade): the machine's fault, or something about this submission that a TA must look at."""
+    checked = preflight.run(options.sandbox, limits, zygote)
+    if checked.fault is not None:
+        return checked.fault
+    return GraderFault(f"the kernel for {notebook} could not start ({type(exc).__name__}: {exc}), although a "
+                       "known-good notebook starts on this machine"[:1000],
+                       "look at the submission's files (a file named like a module the kernel imports, such as "
+                       "random.py or zmq.py beside the notebook, stops it); --keep-workspace keeps them")
 
 
 def _record_execution(record: NotebookResult, runner: NotebookRunner) -> None:
@@ -179,10 +214,9 @@ def _run_check(item: Item, rubric: Rubric, runner: NotebookRunner | None, option
                            options.data_dir)
     try:
         verdict = kind_class(item.kind)().run(context)
-    except Exception as exc:  # a grader bug must cost one item, not the class's grading
-        verdict = Verdict(0.0, "error", f"internal grader error in the {item.kind} check: "
-                                        f"{type(exc).__name__}: {exc}", {"internal_error": True})
-    if item.feedback == "verdict" and verdict.status not in ("passed", "manual"):
+    except Exception as exc:  # a grader bug or a reference that raises: no score, never the student's loss
+        verdict = _fault_verdict(fault_of(exc, f"in the {item.kind} check of {item.id}"))
+    if item.feedback == "verdict" and verdict.status not in ("passed", "manual", GRADER_ERROR):
         # a hidden item says only that it is wrong, not how: its test data stays hidden
         verdict = Verdict(verdict.fraction, verdict.status, "incorrect" if verdict.status != "error" else
                           "could not be graded (the code raised, hung or is missing)", {})

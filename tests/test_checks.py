@@ -182,7 +182,7 @@ def test_missing_notebook_names_the_expected_and_found_files(tmp_path, toy):
     assert "no notebook matching *.ipynb" in report.items[0].feedback and "answers.pdf" in report.items[0].feedback
 
 
-def test_a_kernel_that_cannot_start_fails_the_items_not_the_grader(tmp_path, toy, monkeypatch):
+def test_a_kernel_that_cannot_start_is_a_grader_fault_never_a_score(tmp_path, toy, monkeypatch):
     from grader.execution import kernel
 
     def refuse(self):
@@ -190,5 +190,39 @@ def test_a_kernel_that_cannot_start_fails_the_items_not_the_grader(tmp_path, toy
     monkeypatch.setattr(kernel.KernelSession, "start", refuse)
     zip_path = write_zip(tmp_path / "student.zip", {"work.ipynb": notebook_text(*RIGHT)})
     report = grade(zip_path, toy)
-    assert {i.status for i in report.items} == {"error"}
-    assert "could not be executed: RuntimeError: no kernel for you" in report.notebooks[0].problem
+    notebook_items = {i.status for i in report.items if i.notebook == "nb"}
+    assert notebook_items == {"grader_error"} and all(i.score == 0 for i in report.items)
+    # the lazy preflight found the machine at fault: the report says so, and how to fix it
+    assert report.grader_error["cause"].startswith("this machine cannot grade (kernel)")
+    assert "no kernel for you" in report.grader_error["cause"] and "grade doctor" in report.grader_error["fix"]
+    assert "no kernel for you" in report.notebooks[0].problem
+
+
+def test_a_kernel_that_fails_only_for_this_submission_is_left_to_a_ta(tmp_path, toy, monkeypatch):
+    from grader.execution import kernel
+
+    start = kernel.KernelSession.start
+
+    def refuse_the_student(self):
+        if "preflight" not in str(self.cwd):
+            raise RuntimeError("this workspace stops the kernel")
+        start(self)
+    monkeypatch.setattr(kernel.KernelSession, "start", refuse_the_student)
+    zip_path = write_zip(tmp_path / "student.zip", {"work.ipynb": notebook_text(*RIGHT)})
+    report = grade(zip_path, toy)
+    assert {i.status for i in report.items if i.notebook == "nb"} == {"grader_error"}
+    assert "although a known-good notebook starts" in report.grader_error["cause"]
+    assert "look at the submission's files" in report.grader_error["fix"]
+
+
+def test_a_reference_that_raises_is_a_grader_fault_on_its_item_only(tmp_path, write_rubric):
+    broken = rubric_module.load(write_rubric(RUBRIC, {"refs.py": REFS.replace(
+        "def double(x, params):", "def double(x, params):\n    raise ValueError('the reference is broken')\n\ndef _unused(x, params):")}))
+    zip_path = write_zip(tmp_path / "student.zip", {"work.ipynb": notebook_text(*RIGHT)})
+    report = grade(zip_path, broken)
+    items = {i.id: i for i in report.items}
+    assert items["double"].status == "grader_error" and items["double"].score == 0
+    assert "ValueError in the function check of double" in items["double"].feedback
+    assert "the reference is broken" in report.grader_error["cause"]
+    assert "reference" in report.grader_error["fix"]
+    assert items["forward"].status == "passed"  # the other items were graded as usual

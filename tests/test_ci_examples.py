@@ -36,10 +36,11 @@ def autograder_tree(tmp_path, files):
     return root
 
 
-def run_autograder(root, rubric="hw3"):
+def run_autograder(root, rubric="hw3", succeeds=True):
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "DLGRADE_RUBRIC": rubric}
-    subprocess.run(["bash", str(CI / "gradescope" / "run_autograder")], env=env, capture_output=True, timeout=600,
-                   check=True)
+    done = subprocess.run(["bash", str(CI / "gradescope" / "run_autograder")], env=env, capture_output=True,
+                          timeout=600)
+    assert (done.returncode == 0) == succeeds, done.stderr
     return json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
 
 
@@ -51,6 +52,8 @@ def test_run_autograder_grades_the_unpacked_submission_into_results_json(tmp_pat
     assert {t["status"] for t in results["tests"]} == {"passed", "failed"}
 
 
-def test_run_autograder_always_writes_results_even_when_grading_cannot_start(tmp_path):
-    results = run_autograder(autograder_tree(tmp_path, {"notes.txt": b"no notebook"}), rubric="no-such-rubric")
-    assert results["score"] == 0 and "could not grade" in results["output"] and "no-such-rubric" in results["output"]
+def test_run_autograder_fails_without_a_score_when_grading_cannot_start(tmp_path):
+    # a misconfigured autograder is the staff's fault: Gradescope must show a failure, not a 0
+    results = run_autograder(autograder_tree(tmp_path, {"notes.txt": b"no notebook"}), rubric="no-such-rubric",
+                             succeeds=False)
+    assert "score" not in results and "Not graded" in results["output"] and "no-such-rubric" in results["output"]

@@ -81,7 +81,9 @@ def test_missing_predictions_file_and_missing_labels(tmp_path, cola):
     assert report.items[0].status == "error" and "no predictions file matching" in report.items[0].feedback
     (cola.folder / "labels" / "out_of_domain_dev.csv").unlink()
     item = grade_predictions(tmp_path, cola, csv_of(LABELS))
-    assert item.status == "error" and "labels cannot be read" in item.feedback
+    # the TA's missing labels are a fault of the grading, never the student's zero
+    assert item.status == "grader_error" and "labels of" in item.feedback and "cannot be read" in item.feedback
+    assert item.score == 0 and "--data" in item.details["fault"]["fix"]
 
 
 def test_the_ta_can_point_at_labels_with_data_through_the_cli(tmp_path, cola):

@@ -1,6 +1,11 @@
 """``grade batch``: every student's latest submission graded in parallel, each report written the
 moment it is graded, the gradebook rebuilt from the database at the end.
 
+A grader fault (``grader.faults``) is never a grade: before anyone is graded a preflight proves that a
+sandboxed kernel starts and answers here; a submission the grader failed is graded once more, and if the
+fault persists it is neither recorded nor cached, and a fault that recurs (or a machine that fails the
+preflight) stops the run with the reason, keeping everything graded before it.
+
 Resumable by construction: a report enters the database (keyed by the submission's bytes, the rubric's
 executed parts and the grader's code) in one transaction as soon as it is graded, so a run killed at
 any point — even with SIGKILL — and started again grades only what is not there yet.  Workers are
@@ -9,6 +14,7 @@ forked from a server that has imported torch and the references once, and die wi
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import csv
 import ctypes
@@ -20,7 +26,6 @@ import multiprocessing.util
 import signal
 import tempfile
 import time
-import traceback
 from dataclasses import asdict, dataclass, field
 from datetime import timezone
 from pathlib import Path
@@ -28,11 +33,13 @@ from typing import Callable
 
 from .. import late as late_policy
 from .. import __version__
+from ..execution import preflight
 from ..execution.limits import Limits
 from ..execution.sandbox import protections_for
 from ..execution.zygote import Zygote, ZygoteError
 from ..execution.zygote import usable as warm_kernels_keep
-from ..grading import GradingOptions, failed_items, grade
+from ..faults import GraderFault, fault_of
+from ..grading import GradingOptions, faulted_items, grade
 from ..report import json_format
 from ..report.model import GraderInfo, Report, SubmissionInfo, totals
 from ..rubric import Rubric, load, references
@@ -48,9 +55,19 @@ class BatchSummary:
     total: int = 0
     graded: int = 0        # run now
     reused: int = 0        # from the cache: an earlier run, or a points-only change
-    failed: int = 0        # the submission could not be read, or grading itself failed
+    failed: int = 0        # the submission could not be read
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)  # not graded: the grader failed them (nothing recorded)
+    stopped: str | None = None  # why the run stopped before grading everyone (a fault of the grader)
+
+
+class BatchFault(Exception):
+    """The machine cannot grade: nobody was graded by this run (see ``GraderFault``)."""
+
+    def __init__(self, fault: GraderFault):
+        super().__init__(fault.cause)
+        self.fault = fault
 
 
 def options_digest(options: GradingOptions) -> str:
@@ -117,25 +134,39 @@ def _warm(options: GradingOptions) -> GradingOptions:
     return dataclasses.replace(options, expected_cache=_WORKER.expected, zygote=zygote)
 
 
+def _grade_twice_on_fault(path: Path, rubric: Rubric, options: GradingOptions) -> dict:
+    """A report; a submission the grader failed (a transient fault: memory, a dying zygote) is graded once more."""
+    report = grade(path, rubric, _warm(options))
+    if report.grader_error:
+        report = grade(path, rubric, _warm(options))
+    return report.to_dict()
+
+
 def grade_bytes(name: str, data: bytes, rubric_spec: str, options: GradingOptions) -> dict:
     """Grade one submission given as bytes (so a remote Dask worker needs no shared disk)."""
     with tempfile.TemporaryDirectory(prefix="dlgrade-batch-") as folder:
         path = Path(folder) / name
         path.write_bytes(data)
-        return grade(path, load(rubric_spec), _warm(options)).to_dict()
+        return _grade_twice_on_fault(path, load(rubric_spec), options)
 
 
 def grade_path(path: str, rubric_spec: str, options: GradingOptions) -> dict:
-    return grade(Path(path), load(rubric_spec), _warm(options)).to_dict()
+    return _grade_twice_on_fault(Path(path), load(rubric_spec), options)
 
 
-def _error_report(rubric: Rubric, entry: Entry, message: str) -> dict:
-    """What a submission whose grading itself failed gets: every item an error, nothing lost."""
-    items = failed_items(rubric.items, f"grading failed: {message}")
+def _fault_report(rubric: Rubric, entry: Entry, fault: GraderFault) -> dict:
+    """What a submission whose grading itself failed (a dead worker, a bug) gets: no score, the cause."""
+    items = faulted_items(rubric.items, fault)
     return Report(assignment={"id": rubric.id, "title": rubric.title, "hidden_until": rubric.hidden_until},
                   student=entry.student, submission=SubmissionInfo(entry.name),
                   grader=GraderInfo(__version__, rubric.id, rubric.sha256), items=items, total=totals(items),
-                  notebooks=[], limits={}, error=f"grading failed: {message}").to_dict()
+                  notebooks=[], limits={}, grader_error=fault.as_dict()).to_dict()
+
+
+def _fault_signature(report: dict) -> tuple:
+    """Two submissions failed the same way: the same items, the same remedy."""
+    faulted = frozenset(item["id"] for item in report["items"] if item["status"] == "grader_error")
+    return faulted, report["grader_error"].get("fix", "")
 
 
 class Batch:
@@ -158,23 +189,43 @@ class Batch:
             for entry in entries:
                 key = cache.grade_key(entry.sha256(), self.rubric, self.options_digest)
                 cached = book.cached(key)
-                if cached is None:
+                if cached is None or cached.get("grader_error"):
                     todo.append((entry, key))
                     continue
                 self._finish(book, entry, key, cached, "reused")
                 summary.reused += 1
                 summary.failed += bool(cached.get("error"))
                 self._progress(on_progress, entry, summary)
-            for entry, key, report in self._grade_all(todo):
+            try:
+                self._grade_and_record(book, todo, summary, on_progress)
+            finally:  # whatever stopped the run, the gradebook shows everything graded so far
+                write_gradebook_csv(self.results / "gradebook.csv", self.rubric, book)
+        summary.seconds = round(time.monotonic() - clock, 3)
+        return summary
+
+    def _grade_and_record(self, book: Gradebook, todo: list, summary: BatchSummary, on_progress) -> None:
+        seen_faults: dict[tuple, str] = {}
+        # closed on a stop: the pool drops what is queued and the zygote ends
+        with contextlib.closing(self._grade_all(todo)) as graded:
+            for entry, key, report in graded:
+                if report.get("grader_error"):  # it failed twice: no grade, no cache entry; the TA is told
+                    fault = report["grader_error"]
+                    summary.faults.append(f"{entry.name}: {fault['cause']} (fix: {fault['fix']})")
+                    signature = _fault_signature(report)
+                    if signature in seen_faults or fault.get("machine"):
+                        also = f" (as {seen_faults[signature]} before it)" if signature in seen_faults else ""
+                        summary.stopped = (f"stopped after {entry.name}{also}: {fault['cause']}; fix: {fault['fix']}. "
+                                           "Everything graded so far is kept; run the same command again once fixed")
+                        return
+                    seen_faults[signature] = entry.name
+                    self._progress(on_progress, entry, summary)
+                    continue
                 self._finish(book, entry, key, report, "graded")
                 summary.graded += 1
                 summary.failed += bool(report.get("error"))
                 if report.get("error"):
                     summary.problems.append(f"{entry.name}: {report['error']}")
                 self._progress(on_progress, entry, summary)
-            write_gradebook_csv(self.results / "gradebook.csv", self.rubric, book)
-        summary.seconds = round(time.monotonic() - clock, 3)
-        return summary
 
     @staticmethod
     def _progress(on_progress, entry: Entry, summary: BatchSummary) -> None:
@@ -194,10 +245,14 @@ class Batch:
         # unpacked): its kernels' first request waits for it
         zygote = _start_zygote(self.options, wait=False)
         try:
+            checked = preflight.run(self.options.sandbox, self.rubric.limits.merged(self.options.limit_overrides),
+                                    zygote)
+            if checked.fault is not None:
+                raise BatchFault(checked.fault)
             if self.jobs == 1:
                 options = dataclasses.replace(self.options, zygote=zygote, warm_kernels=zygote is not None)
                 for entry, key in todo:
-                    yield entry, key, self._guarded(lambda: grade(entry.path, self.rubric, _warm(options)).to_dict(),
+                    yield entry, key, self._guarded(lambda: _grade_twice_on_fault(entry.path, self.rubric, options),
                                                     entry)
                 return
             link = zygote.link() if zygote is not None else None
@@ -213,11 +268,14 @@ class Batch:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["grader.grading", "grader.batch.run", "torch", *self._reference_modules()])
         with concurrent.futures.ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_die_with_parent) as pool:
-            futures = {pool.submit(grade_path, str(entry.path), str(self.rubric.path), options): (entry, key)
-                       for entry, key in todo}
-            for future in concurrent.futures.as_completed(futures):
-                entry, key = futures[future]
-                yield entry, key, self._guarded(future.result, entry)
+            try:
+                futures = {pool.submit(grade_path, str(entry.path), str(self.rubric.path), options): (entry, key)
+                           for entry, key in todo}
+                for future in concurrent.futures.as_completed(futures):
+                    entry, key = futures[future]
+                    yield entry, key, self._guarded(future.result, entry)
+            finally:  # a run stopped on a fault grades nobody else: what is queued is dropped, not run
+                pool.shutdown(wait=True, cancel_futures=True)
 
     def _reference_modules(self) -> list[str]:
         """The importable modules the rubric's references live in (a file beside the rubric is run by
@@ -239,9 +297,8 @@ class Batch:
     def _guarded(self, produce: Callable[[], dict], entry: Entry) -> dict:
         try:
             return produce()
-        except Exception as exc:  # a grader bug or a dead worker must not stop the class
-            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            return _error_report(self.rubric, entry, detail)
+        except Exception as exc:  # a grader bug or a dead worker: not this student's grade
+            return _fault_report(self.rubric, entry, fault_of(exc, f"while grading {entry.name} in a worker"))
 
     # --- one student's result ------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import csv
 import io
 from pathlib import Path, PurePosixPath
 
+from ..faults import GraderFault
 from ..rubric import FieldError
 from ..submission import find_file
 from . import calling
@@ -79,8 +80,9 @@ class MetricCheck(Check):
         config = context.item.config
         try:
             labels = read_pairs(_labels_path(config, context.data_dir).read_text(encoding="utf-8"), "the labels file")
-        except (OSError, MetricError) as exc:  # the TA's side: an error, not the student's fault
-            return Verdict(0.0, "error", f"the labels cannot be read: {exc}")
+        except (OSError, MetricError) as exc:  # the TA's side: a fault of the grading, never the student's score
+            raise GraderFault(f"the labels of {context.item.id} cannot be read: {exc}",
+                              "pass --data DIR with the labels file, or put it where the rubric's `labels` says") from exc
         if context.workspace is None:
             return Verdict(0.0, "error", "no submission files to read predictions from")
         chosen, _ = find_file(context.files, config["patterns"])

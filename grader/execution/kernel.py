@@ -2,9 +2,11 @@
 workspace, given code with a deadline, killed and restarted when it hangs or dies.
 
 Execution goes through nbclient's ``NotebookClient`` so that outputs, errors and kernel death are
-handled the way Jupyter does; on top of it this module adds a hard wall-clock deadline (a kernel that
-ignores the interrupt is killed, with its whole process group), an output cap, a scrubbed environment
-and ``prlimit`` limits.
+handled the way Jupyter does; on top of it this module adds hard deadlines (a kernel that ignores the
+interrupt is killed, with its whole process group), an output cap, a scrubbed environment and
+``prlimit`` limits.
+
+A deadline measures the student's code, not the machine's load (``clock.KernelClock``).
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from traitlets import default
 
 from . import sandbox
+from .clock import KernelClock, backstop_s, kernel_pid
 from .bridge import MIME
 from .limits import Limits
 from .zygote import Spawner
@@ -250,6 +253,8 @@ class KernelSession:
     uid: int = sandbox.NOBODY
     zygote: Spawner | None = None  # forks the kernel warm; None (or a dead one): a cold start
     warm: bool = False  # whether the running kernel was forked by the zygote
+    stderr_path: Path | None = None  # a cold kernel's stderr goes there (the preflight's, to explain a failure)
+    clock: KernelClock = field(default_factory=KernelClock)
     _client: _CappedClient | None = None
     _runtime_dir: Path | None = None
     _context: zmq.asyncio.Context | None = None
@@ -302,12 +307,17 @@ class KernelSession:
         self._client = client
         try:
             # the kernel's own file descriptors never reach the grader's stdout (which may carry a JSON report)
-            loop.run_until_complete(client.async_start_new_kernel(cwd=str(self.cwd), env=kernel_environment(self.cwd),
-                                                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            with open(self.stderr_path or os.devnull, "ab") as stderr:
+                loop.run_until_complete(client.async_start_new_kernel(cwd=str(self.cwd),
+                                                                      env=kernel_environment(self.cwd),
+                                                                      stdout=subprocess.DEVNULL, stderr=stderr))
             loop.run_until_complete(client.async_start_new_kernel_client())
         except BaseException:
             self.shutdown()  # nothing half-started outlives a failed start
             raise
+        launcher = getattr(manager.provisioner, "process", None)
+        own_uid = self.uid if self.protections.unprivileged_user else None
+        self.clock = KernelClock(kernel_pid(own_uid, getattr(launcher, "pid", None)), own_uid)
 
     def shutdown(self) -> None:
         client, self._client = self._client, None
@@ -353,13 +363,14 @@ class KernelSession:
         client = self._client
         cell = nbformat.v4.new_code_cell(code)
         client.nb.cells[0] = cell
-        client.timeout = max(1, int(round(timeout_s)))
+        # nbclient's own deadline is the wall-clock backstop; the kernel's own time is watched here
+        client.timeout = max(1, int(round(backstop_s(timeout_s) + KILL_GRACE_S)))
         client.responses, client.response_times = [], []
         loop = ensure_event_loop()
         started = time.monotonic()
         try:
             loop.run_until_complete(_watched(client.async_execute_cell(cell, 0, store_history=False), client,
-                                             started, timeout_s + KILL_GRACE_S, list(steps)))
+                                             timeout_s, list(steps), self.clock))
         except _StepTimeout as exc:
             self.shutdown()
             return self._ended("timeout", exc.limit_s, cell, client, started)
@@ -392,18 +403,30 @@ class _StepTimeout(Exception):
         self.limit_s = limit_s
 
 
-async def _watched(execution, client: _CappedClient, started: float, total_s: float, steps: list[float]) -> None:
-    """Await ``execution`` within ``total_s``; with ``steps``, also stop it when step ``i`` (the wait for
-    response ``i``) takes more than ``steps[i]`` seconds."""
+async def _watched(execution, client: _CappedClient, total_s: float, steps: list[float],
+                   clock: KernelClock | None = None) -> None:
+    """Await ``execution`` within ``total_s`` of the kernel's own time; with ``steps``, also stop it when
+    step ``i`` (the wait for response ``i``) takes more than ``steps[i]`` of it."""
+    clock = clock or KernelClock()
     task = asyncio.ensure_future(execution)
+    whole = step_mark = clock.mark()
+    step_seen = 0
     try:
         while not task.done():
-            now = time.monotonic()
-            if now - started > total_s:
-                raise asyncio.TimeoutError
             step = len(client.responses)
-            if step < len(steps) and now - (client.response_times[-1] if step else started) > steps[step]:
-                raise _StepTimeout(steps[step])
+            if step != step_seen:  # a response arrived: the next step's time starts from here
+                step_seen, step_mark = step, clock.mark()
+            overran = None
+            if clock.overran(whole, total_s):
+                overran = asyncio.TimeoutError()
+            elif step < len(steps) and clock.overran(step_mark, steps[step]):
+                overran = _StepTimeout(steps[step])
+            if overran is not None:
+                # a grader that was itself kept off the CPU may not have read an answer that has arrived
+                await asyncio.wait({task}, timeout=WATCH_INTERVAL_S)
+                if not task.done() and len(client.responses) == step:
+                    raise overran
+                continue
             await asyncio.wait({task}, timeout=WATCH_INTERVAL_S)
             # nbclient looks only once a second, and a student's code that kills its kernel is common
             if not task.done() and not await client.km.is_alive():

@@ -118,6 +118,7 @@ class NotebookRunner:
     duration_s: float = 0.0
     timed_out: bool = False
     declared_kernel: str | None = None
+    stderr_path: Path | None = None  # where a cold kernel's stderr goes (the preflight's); else nowhere
     _session: KernelSession | None = None
     _succeeded: list[CodeUnit] = field(default_factory=list)
 
@@ -126,7 +127,7 @@ class NotebookRunner:
         cells, self.declared_kernel = read_notebook(self.path)
         self.units = select_code(cells, self.mode)
         self._session = KernelSession(self.path.parent, self.limits, self.workspace, self.protections,
-                                      zygote=self.zygote)
+                                      zygote=self.zygote, stderr_path=self.stderr_path)
         self._session.start()
         try:
             self._run_units(started)

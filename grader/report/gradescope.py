@@ -20,6 +20,8 @@ def visibility(item_visibility: str, hidden_until: str) -> str:
 
 
 def results(report: Report) -> dict:
+    if report.grader_error:
+        return fault_results(report)
     hidden_until = report.assignment.get("hidden_until", "published")
     tests = [{"name": clean(f"{item.id} — {item.title}", 300), "number": str(number), "score": item.score,
               "max_score": item.points, "status": "passed" if item.score >= item.points else "failed",
@@ -36,6 +38,16 @@ def results(report: Report) -> dict:
     return {"score": total.score, "execution_time": round(report.duration_s), "output": "\n".join(lines),
             "output_format": "text", "test_output_format": "text", "visibility": "visible",
             "stdout_visibility": "hidden", "tests": tests}
+
+
+def fault_results(report: Report) -> dict:
+    """No score and no tests: Gradescope then records an autograder failure, which the instructor sees and
+    can rerun, instead of a grade the student did not earn or lose."""
+    fault = report.grader_error
+    return {"execution_time": round(report.duration_s), "output_format": "text", "visibility": "visible",
+            "output": f"Not graded: a fault of the grader, not of this submission.\n{clean(fault['cause'], 2000)}\n"
+                      f"What the course staff should do: {clean(fault['fix'], 1000)}",
+            "stdout_visibility": "hidden"}
 
 
 def render(report: Report) -> str:

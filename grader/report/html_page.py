@@ -9,7 +9,7 @@ import json
 
 from .i18n import is_rtl, labels
 from .model import Report
-from .text import clean, points
+from .text import clean, item_points, points
 
 STYLE = """
 body{font:16px/1.5 system-ui,-apple-system,"Segoe UI","Vazirmatn",Tahoma,sans-serif;margin:0;padding:1rem;
@@ -22,7 +22,7 @@ h1{font-size:1.3rem;margin:.2rem 0}
 table{border-collapse:collapse;width:100%;background:#fff;margin:1rem 0}
 th,td{padding:.45rem .6rem;border-bottom:1px solid #e3e6eb;text-align:start;vertical-align:top}
 td.points{white-space:nowrap;font-variant-numeric:tabular-nums}
-.passed{color:#1f7a43}.partial{color:#9a6700}.failed,.error{color:#b42318}.manual{color:#175cd3}
+.passed{color:#1f7a43}.partial{color:#9a6700}.failed,.error{color:#b42318}.manual{color:#175cd3}.grader_error{color:#7a2e8e}
 details{background:#fff;border:1px solid #e3e6eb;border-radius:.4rem;padding:.5rem .8rem;margin:.5rem 0}
 summary{font-weight:600;cursor:pointer}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f1f3f6;padding:.5rem;border-radius:.3rem;direction:ltr;
@@ -46,17 +46,21 @@ def render(report: Report) -> str:
     for item in report.items:
         hidden = f' <small>({words["hidden"]})</small>' if item.visibility == "hidden" else ""
         rows.append(f'<tr><td dir="auto"><code>{_text(item.id)}</code>{hidden}<br><span dir="auto">{_text(item.title)}</span></td>'
-                    f'<td class="points">{points(item.score)} / {points(item.points)}</td>'
+                    f'<td class="points">{item_points(item, " / ")}</td>'
                     f'<td class="{_text(item.status)}">{_text(words.get(item.status, item.status))}</td>'
                     f'<td class="feedback" dir="auto">{_text(item.feedback, 400)}</td></tr>')
         if item.status not in ("passed", "manual"):
             details = json.dumps(item.details, indent=1, ensure_ascii=False, default=str)
             failures.append(f'<details open><summary dir="auto">{_text(item.id)} — {_text(item.title)} '
-                            f'({points(item.score)} / {points(item.points)})</summary>'
+                            f'({item_points(item, " / ")})</summary>'
                             f'<p dir="auto">{_text(item.feedback)}</p><pre>{_text(details, 6000)}</pre></details>')
     warnings = [f'<div class="warning" dir="auto">{_text(w)}</div>' for w in report.warnings]
     if report.error:
         warnings.insert(0, f'<div class="warning" dir="auto">{words["unreadable"]}: {_text(report.error)}</div>')
+    if report.grader_error:
+        warnings.insert(0, f'<div class="warning" id="grader-fault" dir="auto"><strong>{words["grader_fault"]}</strong>: '
+                           f'{_text(report.grader_error["cause"], 1000)}<br>{words["fix"]}: '
+                           f'{_text(report.grader_error["fix"], 1000)}</div>')
     pending = " · " + words["pending"].format(points=points(total.manual_pending)) if total.manual_pending else ""
     title = _text(report.assignment.get("title") or report.assignment.get("id"))
     return f"""<!doctype html>
@@ -68,7 +72,7 @@ def render(report: Report) -> str:
 <h1 dir="auto">{title}</h1>
 <p><span id="student" dir="auto">{_text(name)}</span> <span dir="ltr">{_text(student.student_id or "")}</span>
  · <code>{_text(report.submission.file)}</code></p>
-<p class="total" id="total">{points(total.score)} / {points(total.max)}</p>
+<p class="total" id="total">{words["grader_error"] if report.grader_error else f"{points(total.score)} / {points(total.max)}"}</p>
 <div class="bar" aria-label="share of the automatic points"><span style="width:{share:.1f}%"></span></div>
 <p>{share:.1f} % {words["automatic_share"]}{pending}</p>
 {''.join(warnings)}

@@ -29,7 +29,9 @@ LABELS = {
            "automatic_share": "of the automatic points",
            "hidden_note": "{count} hidden item(s) are graded too; passing the public ones is not full marks.",
            "passed": "passed", "partial": "partial", "failed": "failed", "error": "error", "manual": "manual",
-           "skipped": "skipped"},
+           "skipped": "skipped", "grader_error": "not graded",
+           "grader_fault": "Not graded: a fault of the grader, not of this submission",
+           "fix": "What the TA should do"},
     "fa": {"item": "مورد", "points": "نمره", "status": "وضعیت", "feedback": "بازخورد", "total": "مجموع",
            "warning": "هشدار", "hidden": "پنهان", "unknown_student": "دانشجوی ناشناس",
            "unreadable": "این پاسخ قابل نمره‌دهی نبود", "notebook": "نوت‌بوک", "cell": "سلول",
@@ -37,7 +39,9 @@ LABELS = {
            "automatic_share": "از نمرهٔ خودکار",
            "hidden_note": "{count} مورد پنهان هم نمره‌دهی می‌شود؛ قبولی در موردهای عمومی به معنای نمرهٔ کامل نیست.",
            "passed": "قبول", "partial": "نیمه", "failed": "نادرست", "error": "خطا", "manual": "دستی",
-           "skipped": "اجرا نشد"},
+           "skipped": "اجرا نشد", "grader_error": "نمره داده نشد",
+           "grader_fault": "نمره داده نشد: خطا از سامانهٔ نمره‌دهی است، نه از این پاسخ",
+           "fix": "کاری که دستیار آموزشی باید بکند"},
 }
 
 # (English pattern, Persian template).  Applied in order, anywhere in a message; {1}, {2} are the

@@ -11,10 +11,11 @@ import re
 
 from .i18n import is_rtl, labels
 from .model import Report
-from .text import clean, points
+from .text import clean, item_points, points
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~!#])")
-ICON = {"passed": "✅", "partial": "🟡", "failed": "❌", "error": "⛔", "manual": "📝", "skipped": "⏭️"}
+ICON = {"passed": "✅", "partial": "🟡", "failed": "❌", "error": "⛔", "manual": "📝", "skipped": "⏭️",
+        "grader_error": "🛠️"}
 
 
 def escape(text: str | None, limit: int = 4000) -> str:
@@ -31,8 +32,11 @@ def render(report: Report) -> str:
     lines = [f"## {escape(report.assignment.get('title', report.assignment.get('id')))}", "",
              f"**{escape(name)}** {escape(student.student_id or '')} · {escape(report.submission.file)}", "",
              f"**{words['total']}: {points(total.score)} / {points(total.max)}** ({total.percent:.1f} %)"
-             + (" — " + words["pending"].format(points=points(total.manual_pending)) if total.manual_pending else ""),
-             ""]
+             + (" — " + words["pending"].format(points=points(total.manual_pending)) if total.manual_pending else "")
+             if not report.grader_error else f"**{words['total']}: {words['grader_error']}**", ""]
+    if report.grader_error:
+        lines += [f"> 🛠️ {words['grader_fault']}: {escape(report.grader_error['cause'])}", ">",
+                  f"> {words['fix']}: {escape(report.grader_error['fix'])}", ""]
     if report.error:
         lines += [f"> ⛔ {words['unreadable']}: {escape(report.error)}", ""]
     lines += [f"> ⚠️ {escape(w)}" for w in report.warnings]
@@ -42,7 +46,7 @@ def render(report: Report) -> str:
               "| --- | ---: | --- | --- |"]
     for item in report.items:
         label = escape(item.id) + (f" *({words['hidden']})*" if item.visibility == "hidden" else "")
-        lines.append(f"| {label} | {points(item.score)}/{points(item.points)} | {ICON.get(item.status, '')} "
+        lines.append(f"| {label} | {item_points(item)} | {ICON.get(item.status, '')} "
                      f"{escape(words.get(item.status, item.status))} | {escape(item.feedback, 300)} |")
     failing = [i for i in report.items if i.status not in ("passed", "manual")]
     if failing:

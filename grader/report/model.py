@@ -5,7 +5,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 1
-STATUSES = ("passed", "partial", "failed", "error", "manual", "skipped")
+# error: the student's code raised, hung, crashed or is missing; grader_error: the grading system failed
+# (``grader.faults``) and the item has no score at all
+STATUSES = ("passed", "partial", "failed", "error", "manual", "skipped", "grader_error")
 
 
 @dataclass
@@ -86,6 +88,7 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     sandbox: dict[str, Any] = field(default_factory=dict)  # the protections in force (execution.sandbox)
     error: str | None = None  # the submission could not be read at all
+    grader_error: dict[str, str] | None = None  # {cause, fix}: a fault of the grader; the report is no grade
     started_at: str = ""
     duration_s: float = 0.0
     language: str = "en"  # of the feedback and headings (``report.i18n``)

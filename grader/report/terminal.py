@@ -8,10 +8,10 @@ from rich.text import Text
 
 from .i18n import LRI, PDI, labels
 from .model import Report
-from .text import clean, points
+from .text import clean, item_points, points
 
 STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "bold red", "manual": "cyan",
-         "skipped": "dim"}
+         "skipped": "dim", "grader_error": "bold magenta"}
 
 
 def inert(text: str | None, limit: int = 400) -> Text:
@@ -26,6 +26,9 @@ def build(report: Report) -> Group:
     header = Text.assemble((f"{report.assignment.get('title', report.assignment.get('id'))}", "bold"), "\n",
                            inert(f"{name}  {student.student_id or ''}  ·  {report.submission.file}"))
     parts = [header]
+    if report.grader_error:
+        parts.append(Text.assemble((f"{words['grader_fault']}: ", "bold magenta"), inert(report.grader_error["cause"], 1000),
+                                   "\n", (f"{words['fix']}: ", "bold"), inert(report.grader_error["fix"], 1000)))
     if report.error:
         parts.append(Text.assemble((f"{words['unreadable']}: ", "bold red"), inert(report.error)))
     for warning in report.warnings:
@@ -45,10 +48,13 @@ def build(report: Report) -> Group:
         label = Text(item.id)
         if item.visibility == "hidden":
             label.append(f" ({words['hidden']})", style="dim")
-        table.add_row(label, f"{points(item.score)}/{points(item.points)}",
+        table.add_row(label, item_points(item),
                       Text(words.get(item.status, item.status), style=STYLE.get(item.status, "")), inert(item.feedback))
     parts.append(table)
     total = report.total
+    if report.grader_error:
+        parts.append(Text(f"{words['total']}: {words['grader_error']}", style="bold magenta"))
+        return Group(*parts)
     pending = "  (" + words["pending"].format(points=points(total.manual_pending)) + ")" if total.manual_pending else ""
     parts.append(Text(f"{words['total']}: {points(total.score)} / {points(total.max)}  ({total.percent:.1f} %){pending}",
                       style="bold"))

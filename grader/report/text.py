@@ -16,3 +16,9 @@ def clean(text: str | None, limit: int | None = None) -> str:
 
 def points(value: float) -> str:
     return f"{value:g}"
+
+
+def item_points(item, separator: str = "/") -> str:
+    """An item's score out of its points; an item a grader fault stopped has no score, not a zero."""
+    earned = "–" if item.status == "grader_error" else points(item.score)
+    return f"{earned}{separator}{points(item.points)}"
