@@ -51,12 +51,14 @@ def batch(classroom: Path, results: Path, jobs: int, call_timeout: float | None)
                              "-q", *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def scores(results: Path) -> dict[str, tuple[float, list[str]]]:
+def scores(results: Path) -> dict[str, tuple[float, list[str], dict[str, str]]]:
+    """Per student: the score, the items that timed out, and every item's status and feedback."""
     found = {}
     for path in sorted((results / "reports").glob("*.json")):
         report = json.loads(path.read_text())
         timeouts = [i["id"] for i in report["items"] if "did not return within" in i["feedback"]]
-        found[path.stem] = (report["total"]["score"], timeouts)
+        found[path.stem] = (report["total"]["score"], timeouts,
+                            {i["id"]: f"{i['status']}: {i['feedback'][:300]}" for i in report["items"]})
     return found
 
 
@@ -118,11 +120,15 @@ def main() -> None:
             timed_out = sum(len(found[key][1]) for key in found)
             lines.append(f"| {label} | {seconds:.1f} | {seconds / quiet_s:.2f} | "
                          f"{', '.join(differ) if differ else 'none'} | {timed_out} |")
+        for label, _, found in runs[1:]:
+            for key in sorted(k for k in quiet if found.get(k, (None,))[0] != quiet[k][0]):
+                changed = {item: text for item, text in found[key][2].items() if text != quiet[key][2][item]}
+                lines += ["", f"{label}, {key}:"] + [f"- {item}: {text}" for item, text in changed.items()]
         text = "\n".join(lines) + "\n"
         print(text)
         if args.write:
             args.write.write_text(text)
-        if any(found != quiet for _, _, found in runs[1:]):
+        if any({k: v[0] for k, v in found.items()} != {k: v[0] for k, v in quiet.items()} for _, _, found in runs[1:]):
             sys.exit(1)
 
 

@@ -1,8 +1,8 @@
 """``grade batch``: every student's latest submission graded in parallel, each report written the
 moment it is graded, the gradebook rebuilt from the database at the end.
 
-A grader fault (``grader.faults``) is never a grade: before anyone is graded a preflight proves that a
-sandboxed kernel starts and answers here; a submission the grader failed is graded once more, and if the
+A grader fault (``grader.faults``) is never a grade: before any result is recorded a preflight proves
+that a sandboxed kernel starts and answers here; a submission the grader failed is graded once more, and if the
 fault persists it is neither recorded nor cached, and a fault that recurs (or a machine that fails the
 preflight) stops the run with the reason, keeping everything graded before it.
 
@@ -242,23 +242,28 @@ class Batch:
             yield from self._grade_on_dask(todo)
             return
         # one zygote for the run, importing while the workers start (and while the first submission is
-        # unpacked): its kernels' first request waits for it
+        # unpacked): its kernels' first request waits for it.  The preflight runs meanwhile, in a thread of
+        # its own; no result leaves here before it has passed.
         zygote = _start_zygote(self.options, wait=False)
+        checking = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dlgrade-preflight")
         try:
-            checked = preflight.run(self.options.sandbox, self.rubric.limits.merged(self.options.limit_overrides),
-                                    zygote)
-            if checked.fault is not None:
-                raise BatchFault(checked.fault)
+            checked = checking.submit(preflight.run, self.options.sandbox,
+                                      self.rubric.limits.merged(self.options.limit_overrides), zygote)
             if self.jobs == 1:
                 options = dataclasses.replace(self.options, zygote=zygote, warm_kernels=zygote is not None)
-                for entry, key in todo:
-                    yield entry, key, self._guarded(lambda: _grade_twice_on_fault(entry.path, self.rubric, options),
-                                                    entry)
-                return
-            link = zygote.link() if zygote is not None else None
-            options = dataclasses.replace(self.options, zygote=link, warm_kernels=zygote is not None)
-            yield from self._grade_in_pool(todo, options)
+                graded = ((entry, key, self._guarded(lambda: _grade_twice_on_fault(entry.path, self.rubric, options),
+                                                     entry)) for entry, key in todo)
+            else:
+                link = zygote.link() if zygote is not None else None
+                options = dataclasses.replace(self.options, zygote=link, warm_kernels=zygote is not None)
+                graded = self._grade_in_pool(todo, options)
+            with contextlib.closing(graded):
+                for index, result in enumerate(graded):
+                    if index == 0 and checked.result().fault is not None:
+                        raise BatchFault(checked.result().fault)
+                    yield result
         finally:
+            checking.shutdown(wait=True)
             if zygote is not None:
                 zygote.close()
 
