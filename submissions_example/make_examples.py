@@ -28,8 +28,10 @@ def buggy_dc_prev(cells: list[str]) -> list[str]:
 
 
 def raising_cell(cells: list[str]) -> list[str]:
-    """The cell defining rnn_cell_backward imports a module that does not exist, so it raises."""
-    return ["from rnn_helpers import tanh_backward\n" + c if "def rnn_cell_backward" in c else c for c in cells]
+    """The cell defining rnn_cell_backward imports tanh_backward from a helper module the student did not
+    submit, and uses it: that function (and rnn_backward, which calls it) raises; nothing else is lost."""
+    return [mutate("from rnn_helpers import tanh_backward\n" + c, "    dz = (1 - a_next ** 2) * da_next\n",
+                   "    dz = tanh_backward(a_next) * da_next\n") if "def rnn_cell_backward" in c else c for c in cells]
 
 
 def endless_loop_and_wu(cells: list[str]) -> list[str]:

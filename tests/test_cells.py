@@ -1,4 +1,4 @@
-from grader.execution.cells import select_code
+from grader.execution.cells import VALUE_BUDGET_S, select_code
 
 
 def cells(*sources, kind="code"):
@@ -11,12 +11,18 @@ def test_full_mode_keeps_every_code_cell_as_written():
     assert [u.cell for u in units] == [1, 2]
 
 
-def test_definitions_keep_imports_functions_classes_and_constants_only():
+def _statements(unit):
+    """(first line, budget) of each statement a definitions unit runs, from the program sent to the kernel."""
+    import ast
+    call = ast.parse(unit.program).body[-2].value
+    return [(line, budget) for _, line, _, budget in ast.literal_eval(call.args[1])]
+
+
+def test_definitions_run_imports_functions_classes_as_written_and_values_under_a_budget():
     source = (
         "import numpy as np\n"
         "from rnn_utils import *\n"
         "n_a = 5\n"
-        "shape = (n_a, 2 * n_a)\n"
         "@decorate\n"
         "def f(x):\n"
         "    return train(x)\n"
@@ -25,23 +31,37 @@ def test_definitions_keep_imports_functions_classes_and_constants_only():
         "history = train(model, epochs=100)\n"
         "for epoch in range(10):\n"
         "    step()\n"
-        "print('done')\n"
+        "while True:\n"
+        "    pass\n"
+        "if __name__ == '__main__':\n"
+        "    main()\n"
+        "torch.manual_seed(0)\n"
+        "model\n"
     )
     (unit,) = select_code(cells(source), "definitions")
     assert "import numpy as np" in unit.source and "from rnn_utils import *" in unit.source
-    assert "n_a = 5" in unit.source and "shape = (n_a, 2 * n_a)" in unit.source
-    assert "@decorate\ndef f(x):\n    return train(x)" in unit.source
-    assert "class Model" in unit.source
-    for dropped in ("history", "for epoch", "print("):
-        assert dropped not in unit.source
+    assert "@decorate\ndef f(x):\n    return train(x)" in unit.source and "class Model" in unit.source
+    assert "history = train(model, epochs=100)" in unit.source and "torch.manual_seed(0)" in unit.source
+    for dropped in ("for epoch", "while True", "__main__", "\nmodel\n"):
+        assert dropped not in unit.source + "\n"
+    budget = VALUE_BUDGET_S
+    assert _statements(unit) == [(1, None), (2, None), (3, budget), (4, None), (7, None), (9, budget), (16, budget)]
 
 
-def test_definitions_keep_cheap_calls_and_lambdas_but_not_expensive_calls():
-    source = ("device = torch.device('cpu')\nnp.random.seed(1)\nsquare = lambda x: train(x)\n"
-              "model = Net()\ndata = load_dataset('cola')\n")
+def test_an_import_fallback_is_a_definition_and_other_blocks_are_values():
+    source = ("try:\n    import torch\nexcept ImportError:\n    torch = None\n"
+              "if torch.cuda.is_available():\n    device = 'cuda'\n"
+              "with open('vocab.txt') as f:\n    vocab = f.read().split()\n")
     (unit,) = select_code(cells(source), "definitions")
-    assert "torch.device" in unit.source and "np.random.seed(1)" in unit.source and "square = lambda" in unit.source
-    assert "Net()" not in unit.source and "load_dataset" not in unit.source
+    assert _statements(unit) == [(1, None), (5, VALUE_BUDGET_S), (7, VALUE_BUDGET_S)]
+
+
+def test_a_python_2_line_costs_only_its_statement():
+    source = "import os\nprint 'starting'\ndef f(x):\n    return x\n@dec\ndef g():\n    print 'old'\nh = 1\n"
+    (unit,) = select_code(cells(source), "definitions")
+    assert "def f(x)" in unit.source and "h = 1" in unit.source and "import os" in unit.source
+    assert "def g" not in unit.source and "print 'starting'" not in unit.source
+    assert unit.note.count("SyntaxError") == 2 and "line 2" in unit.note and "line 7" in unit.note
 
 
 def test_magics_and_shell_lines_are_dropped_and_writefile_cells_kept():
@@ -51,15 +71,9 @@ def test_magics_and_shell_lines_are_dropped_and_writefile_cells_kept():
     assert [u.source for u in units] == ["import os", "%%writefile helper.py\ndef h():\n    return 1"]
 
 
-def test_try_import_fallback_is_a_definition():
-    source = "try:\n    import torch\nexcept ImportError:\n    torch = None\n"
-    (unit,) = select_code(cells(source), "definitions")
-    assert unit.source == source.rstrip("\n")
-
-
 def test_syntax_error_becomes_a_note_not_an_exception():
     (unit,) = select_code(cells("def f(:\n    pass"), "definitions")
-    assert unit.source == "" and "SyntaxError" in unit.note and "line 1" in unit.note
+    assert unit.source == "" and not unit.code and "SyntaxError" in unit.note and "line 1" in unit.note
 
 
 def test_list_sources_and_empty_cells():

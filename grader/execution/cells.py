@@ -1,10 +1,21 @@
 """Which code of a notebook runs, by mode.
 
-``full`` runs every code cell as written.  ``definitions`` keeps, from each cell, only the top-level
-statements that define things — imports, functions, classes, and assignments whose value involves no
-call — so a notebook that trains for an hour is graded in seconds.  Line magics and shell lines are
-dropped; ``%%writefile`` cells are kept because they define modules the notebook imports.  The code
-is parsed, never executed, here.
+``full`` runs every code cell as written.  ``definitions`` runs, from each cell, the top-level statements
+that define what graded code relies on, each on its own so that one failing statement costs only
+itself (``DEFINITIONS_RULES`` in the README):
+
+* imports, functions and classes run as written; an import of a module the grading environment lacks
+  binds a stand-in that raises a clear error only if graded code uses it;
+* other statements that bind or set things — assignments (the device line, vocabularies, hyper-parameter
+  dicts, small tensors), bare calls (``torch.manual_seed(0)``), ``if``/``with``/``try`` blocks — run
+  under a time budget of ``VALUE_BUDGET_S`` and are interrupted past it;
+* loops at the top level (training), ``if __name__ == "__main__"`` blocks, line magics and shell lines
+  do not run; ``%%writefile`` cells do, since they define modules the notebook imports;
+* a cell that does not parse (a Python 2 ``print 'x'``) is split into its top-level statements, and
+  only the ones that do not parse are dropped, each with its line.
+
+What did not run, and why, comes back as notes the report lists.  The code is parsed, never executed,
+here; the kernel runs it through ``DEFINITIONS_RUNNER``.
 """
 from __future__ import annotations
 
@@ -13,23 +24,87 @@ from dataclasses import dataclass
 
 MODES = ("full", "definitions")
 DEFINITION_NODES = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-# Calls cheap and side-effect free enough to run in definitions mode, matched on the last name of the
-# callee: ``device = torch.device("cpu")`` or ``np.random.seed(1)`` are part of what functions rely on.
-CHEAP_CALLS = frozenset({
-    "device", "dtype", "tensor", "as_tensor", "array", "asarray", "arange", "zeros", "ones", "full", "eye",
-    "linspace", "seed", "manual_seed", "default_rng", "set_printoptions", "filterwarnings",
-    "set_default_dtype", "join", "Path", "dict", "list", "tuple", "set", "frozenset", "range", "int", "float",
-    "str", "bool", "len", "sqrt", "log", "exp", "namedtuple", "TypeVar",
-})
+VALUE_NODES = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.If, ast.With, ast.Try)
+# A value statement may use this much CPU time, and this much time on the clock (a sleep, a download):
+# past either it is interrupted.  CPU time does not depend on what else the machine is doing.
+VALUE_BUDGET_S, VALUE_WALL_BUDGET_S = 2.0, 10.0
+NOTES_MIME = "application/x-dlgrade-notes+json"
+
+# Runs in the kernel, with the cell's statements as data: each statement on its own, a missing module
+# bound to a stand-in, a value statement interrupted past its budget.  Standalone: the grader's packages
+# are hidden from the kernel.
+DEFINITIONS_RUNNER = '''
+def __dlgrade_definitions__(cell, statements, mime, wall_factor):
+    import linecache, signal
+    from IPython.display import publish_display_data
+    namespace = get_ipython().user_ns
+    notes = []
+
+    class OverBudget(Exception):
+        pass
+
+    def over_budget(signum, frame):
+        raise OverBudget()
+
+    timers = ((signal.SIGPROF, signal.ITIMER_PROF, 1), (signal.SIGALRM, signal.ITIMER_REAL, wall_factor))
+
+    class Missing:
+        def __init__(self, module, where):
+            object.__setattr__(self, "_dlgrade_missing", (module, where))
+
+        def _fail(self, *args, **kwargs):
+            module, where = object.__getattribute__(self, "_dlgrade_missing")
+            raise ModuleNotFoundError(f"{module} could not be imported in the grading environment (imported {where})")
+
+        __call__ = __iter__ = __getitem__ = _fail
+
+        def __getattr__(self, name):
+            self._fail()
+
+        def __mro_entries__(self, bases):
+            self._fail()
+
+    for source, line, names, budget in statements:
+        filename = f"<cell {cell} line {line}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        previous = [signal.signal(number, over_budget) for number, _, _ in timers] if budget else []
+        try:
+            for _, timer, factor in timers if budget else ():
+                signal.setitimer(timer, budget * factor)
+            exec(compile("\\n" * (line - 1) + source, filename, "exec"), namespace)
+        except OverBudget:
+            notes.append(f"line {line}: stopped past its {budget:g} s budget (not a definition; what follows it ran)")
+        except ModuleNotFoundError as exc:
+            if names:
+                for name in names:
+                    namespace[name] = Missing(exc.name or name, f"on line {line} of cell {cell}")
+                notes.append(f"line {line}: {exc}; a stand-in raises if graded code uses it")
+            else:
+                notes.append(f"line {line}: ModuleNotFoundError: {exc}")
+        except Exception as exc:
+            notes.append(f"line {line}: {type(exc).__name__}: {exc}"[:500])
+        finally:
+            for (number, timer, _), handler in zip(timers, previous):
+                signal.setitimer(timer, 0)
+                signal.signal(number, handler)
+    if notes:
+        publish_display_data({mime: notes})
+'''
 
 
 @dataclass(frozen=True)
 class CodeUnit:
-    """Code to run for one notebook cell (``cell`` is its 1-based index among all cells)."""
+    """Code to run for one notebook cell (``cell`` is its 1-based index among all cells): ``source`` is the
+    student's code that runs, ``program`` what the kernel is sent for it when that differs."""
 
     cell: int
     source: str
     note: str = ""  # why code was dropped or could not be read
+    program: str = ""
+
+    @property
+    def code(self) -> str:
+        return self.program or self.source
 
 
 def select_code(cells: list[dict], mode: str) -> list[CodeUnit]:
@@ -64,54 +139,90 @@ def _definitions_of(index: int, source: str) -> CodeUnit | None:
     first = source.lstrip().split("\n", 1)[0]
     if first.startswith("%%"):
         return CodeUnit(index, source) if first.split()[0] in ("%%writefile", "%%file") else None
-    python_lines = without_magics(source).split("\n")
-    try:
-        tree = ast.parse("\n".join(python_lines))
-    except SyntaxError as exc:
-        return CodeUnit(index, "", note=f"SyntaxError on line {exc.lineno}: {exc.msg}")
-    kept = [node for node in tree.body if _is_definition(node)]
+    lines = without_magics(source).split("\n")
+    statements, unreadable = _statements(lines)
+    kept = []
+    for node, start in statements:
+        budget = _budget(node)
+        if budget is False:
+            continue
+        text = "\n".join(lines[start - 1: node.end_lineno])
+        kept.append((text, start, _bound_by_import(node), budget))
+    note = "; ".join(unreadable)
     if not kept:
+        return CodeUnit(index, "", note=note) if note else None
+    program = (DEFINITIONS_RUNNER + f"__dlgrade_definitions__({index}, {kept!r}, {NOTES_MIME!r}, {VALUE_WALL_BUDGET_S / VALUE_BUDGET_S!r})\n"
+               "del __dlgrade_definitions__\n")
+    return CodeUnit(index, "\n".join(text for text, *_ in kept), note=note, program=program)
+
+
+def _statements(lines: list[str]) -> tuple[list[tuple[ast.stmt, int]], list[str]]:
+    """The cell's top-level statements with their first line (decorators included); a cell that does not
+    parse is split into its top-level blocks, and the blocks that do not parse are reported."""
+    try:
+        return [(node, _first_line(node)) for node in ast.parse("\n".join(lines)).body], []
+    except SyntaxError:
+        pass
+    found, unreadable = [], []
+    for start, end in _blocks(lines):
+        try:
+            tree = ast.parse("\n" * (start - 1) + "\n".join(lines[start - 1: end]))
+        except SyntaxError as exc:
+            unreadable.append(f"SyntaxError on line {exc.lineno}: {exc.msg} (that statement was not run)")
+            continue
+        found += [(node, _first_line(node)) for node in tree.body]
+    return found, unreadable
+
+
+def _blocks(lines: list[str]) -> list[tuple[int, int]]:
+    """(first, last) line numbers of each top-level block: a block starts at a line that is not indented,
+    not blank, not a comment, and does not continue the one before (else/except/closing brackets)."""
+    continuing = ("else", "elif", "except", "finally", ")", "]", "}", "#")
+    starts = []
+    decorated = False
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line[0] in " \t" or line.lstrip().startswith(continuing):
+            continue
+        if not decorated:
+            starts.append(number)
+        decorated = line.startswith("@")
+    return [(start, (starts[i + 1] - 1) if i + 1 < len(starts) else len(lines)) for i, start in enumerate(starts)]
+
+
+def _first_line(node: ast.stmt) -> int:
+    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+
+
+def _budget(node: ast.stmt) -> float | None | bool:
+    """None: a definition, run as written; a number: a value statement's time budget; False: not run."""
+    if isinstance(node, DEFINITION_NODES) or (isinstance(node, ast.Try) and _only_definitions(node)):
         return None
-    chunks = []
-    for node in kept:
-        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-        chunks.append("\n".join(python_lines[start - 1: node.end_lineno]))
-    return CodeUnit(index, "\n".join(chunks))
-
-
-def _is_definition(node: ast.stmt) -> bool:
-    if isinstance(node, DEFINITION_NODES):
-        return True
-    if isinstance(node, (ast.Assign, ast.AnnAssign)):
-        return node.value is not None and _is_cheap(node.value)
-    if isinstance(node, ast.Expr):  # a bare call such as torch.manual_seed(0)
-        return isinstance(node.value, ast.Call) and _is_cheap(node.value)
-    if isinstance(node, ast.Try):  # try: import x / except ImportError: import y
-        blocks = [node.body, node.orelse, node.finalbody] + [h.body for h in node.handlers]
-        return all(_is_definition(child) or isinstance(child, ast.Pass) for block in blocks for child in block)
+    if isinstance(node, ast.If) and _is_main_guard(node.test):
+        return False
+    if isinstance(node, VALUE_NODES):
+        return VALUE_BUDGET_S
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):  # torch.manual_seed(0)
+        return VALUE_BUDGET_S
     return False
 
 
-def _is_cheap(expression: ast.expr) -> bool:
-    pending = [expression]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, ast.Lambda):  # defining a lambda runs nothing in it
-            continue
-        if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
-            return False
-        if isinstance(node, ast.Call) and _callee_name(node.func) not in CHEAP_CALLS:
-            return False
-        pending.extend(ast.iter_child_nodes(node))
-    return True
+def _only_definitions(node: ast.Try) -> bool:
+    """try: import x / except ImportError: x = None — a definition, whatever the import costs."""
+    blocks = [node.body, node.orelse, node.finalbody] + [handler.body for handler in node.handlers]
+    return all(isinstance(child, (*DEFINITION_NODES, ast.Pass, ast.Assign)) for block in blocks for child in block)
 
 
-def _callee_name(func: ast.expr) -> str:
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    if isinstance(func, ast.Name):
-        return func.id
-    return ""
+def _is_main_guard(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__")
+
+
+def _bound_by_import(node: ast.stmt) -> list[str]:
+    """The names an import binds (empty for ``import *`` and for anything else)."""
+    if isinstance(node, ast.Import):
+        return [(alias.asname or alias.name).split(".")[0] for alias in node.names]
+    if isinstance(node, ast.ImportFrom):
+        return [alias.asname or alias.name for alias in node.names if alias.name != "*"]
+    return []
 
 
 def defined_names(source: str | bytes) -> set[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import bridge
-from .cells import CodeUnit, defined_names, select_code
+from .cells import NOTES_MIME, CodeUnit, defined_names, select_code
 from .kernel import KernelSession, Outcome
 from .limits import Limits
 from .sandbox import Protections
@@ -147,8 +147,9 @@ class NotebookRunner:
 
     def _run_units(self, started: float) -> None:
         for unit in self.units:
-            if unit.note:
+            if unit.note:  # what of the cell could not be read; the rest of it still runs
                 self.errors.append(CellError(unit.cell, unit.note))
+            if not unit.code:
                 continue
             left = self.limits.notebook_timeout_s - (time.monotonic() - started)
             if left <= 0:
@@ -157,9 +158,12 @@ class NotebookRunner:
                                                         "budget was spent before this cell"))
                 continue
             self._ensure_kernel()
-            outcome = self._session.execute(unit.source, min(self.limits.cell_timeout_s, left))
+            outcome = self._session.execute(unit.code, min(self.limits.cell_timeout_s, left))
             if outcome.ok:
                 self._succeeded.append(unit)
+                notes = _notes(outcome)
+                if notes:  # definitions mode: what did not run, and why; the rest of the cell did
+                    self.errors.append(CellError(unit.cell, "; ".join(notes)))
             else:
                 self.errors.append(CellError(unit.cell, _cell_message(outcome), outcome.traceback))
 
@@ -169,7 +173,7 @@ class NotebookRunner:
             return
         self._session.restart()
         for unit in self._succeeded:
-            self._session.execute(unit.source, self.limits.cell_timeout_s)
+            self._session.execute(unit.code, self.limits.cell_timeout_s)
         self._install_agent()
 
     def _install_agent(self) -> None:
@@ -223,6 +227,16 @@ class NotebookRunner:
             if results[-1].status in ("timeout", "dead"):
                 break
         return results
+
+
+def _notes(outcome: Outcome) -> list[str]:
+    """The notes a definitions cell published: strings, at most twenty, each bounded."""
+    for output in outcome.outputs:
+        data = output.get("data") if isinstance(output, dict) else None
+        notes = data.get(NOTES_MIME) if isinstance(data, dict) else None
+        if isinstance(notes, list):
+            return [str(note)[:500] for note in notes[:20]]
+    return []
 
 
 def _step_duration(outcome: Outcome, index: int) -> float:
