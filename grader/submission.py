@@ -151,12 +151,19 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, limi
             sink.write(block)
 
 
+def _matches(path: str, pattern: str) -> bool:
+    """A pattern with a folder (``cs231n/rnn_layers.py``) matches the end of the path; others the name."""
+    if "/" in pattern:
+        return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, "*/" + pattern)
+    return fnmatch.fnmatchcase(PurePosixPath(path).name, pattern)
+
+
 def find_file(files: list[str], patterns: tuple[str, ...]) -> tuple[str | None, list[str]]:
     """The file matching the first pattern that matches anything (case-insensitive, on the file name);
     with several candidates the shallowest path wins.  Returns (chosen, other candidates)."""
     for pattern in patterns:
         lowered = pattern.lower()
-        candidates = [f for f in files if fnmatch.fnmatchcase(PurePosixPath(f).name.lower(), lowered)]
+        candidates = [f for f in files if _matches(f.lower(), lowered)]
         if candidates:
             candidates.sort(key=lambda f: (f.count("/"), f))
             return candidates[0], candidates[1:]

@@ -149,10 +149,13 @@ def _graded(realworld, tmp_path, cells):
 
 def test_a_statement_past_its_budget_is_interrupted_and_the_definitions_after_it_run(realworld, tmp_path):
     cells = ["import torch\nimport time", DEVICE, GLOBALS,
-             "def train():\n    while True:\n        pass\nhistory = train()", "time.sleep(600)", DOUBLE, SHIFTED, VOCAB]
+             "def train():\n    while True:\n        pass\nhistory = train()", "time.sleep(600)",
+             "try:\n    train()\nexcept Exception:\n    pass",  # a student's own catch-all cannot swallow it
+             DOUBLE, SHIFTED, VOCAB]
     items, notes = _graded(realworld, tmp_path, cells)
     assert all(item.score == item.points for item in items.values()), notes
     assert "cell 4: line 4: stopped past its 2 s budget" in notes and "cell 5: line 1: stopped past" in notes
+    assert "cell 6: line 1: stopped past" in notes
 
 
 def test_a_missing_module_used_by_graded_code_says_so_and_costs_only_that_item(realworld, tmp_path):
@@ -164,3 +167,30 @@ def test_a_missing_module_used_by_graded_code_says_so_and_costs_only_that_item(r
     assert "einops could not be imported in the grading environment (imported on line 2 of cell 1)" in \
         items["vocab_scaled"].feedback
     assert "cell 1: line 2: No module named 'einops'; a stand-in raises if graded code uses it" in notes
+
+
+PY_RUBRIC = RUBRIC.replace('match = ["*.ipynb"]', 'match = ["cs231n/layers_hw.py"]')
+
+
+def test_a_python_file_in_a_package_is_graded_statement_by_statement(tmp_path):
+    folder = tmp_path / "rubric"
+    folder.mkdir()
+    (folder / "refs.py").write_text(REFS)
+    (folder / "rubric.toml").write_text(PY_RUBRIC)
+    rubric = rubric_module.load(folder / "rubric.toml")
+    module = ("from __future__ import print_function\nimport torch\nfrom .helpers import SHIFT_VALUE\n"
+              "from cs231n.helpers import make_vocab\n"
+              "device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')\n"
+              "SHIFT = torch.tensor(SHIFT_VALUE, dtype=torch.float64)\nchar_to_index = make_vocab('hello world')\n"
+              "print 'loaded layers'\n" + DOUBLE + "\n\n" + SHIFTED + "\n\n" + VOCAB + "\n")
+    helpers = "SHIFT_VALUE = 1.5\n\ndef make_vocab(text):\n    return {c: i for i, c in enumerate(sorted(set(text)))}\n"
+    zip_path = write_zip(tmp_path / "student.zip", {"assignment3/cs231n/__init__.py": "",
+                                                     "assignment3/cs231n/helpers.py": helpers,
+                                                     "assignment3/cs231n/layers_hw.py": module,
+                                                     "assignment3/cs231n/other.ipynb": _notebook(["x = 1"])})
+    report = grade(zip_path, rubric, GradingOptions())
+    assert report.notebooks[0].path.endswith("cs231n/layers_hw.py")
+    lost = {item.id: item.feedback for item in report.items if item.score < item.points}
+    assert not lost, lost
+    notes = [e.error for n in report.notebooks for e in n.errors]
+    assert len(notes) == 1 and "SyntaxError on line 8" in notes[0]  # the Python 2 print: only that line

@@ -40,7 +40,7 @@ def __dlgrade_definitions__(cell, statements, mime, wall_factor):
     namespace = get_ipython().user_ns
     notes = []
 
-    class OverBudget(Exception):
+    class OverBudget(BaseException):  # not an Exception: a student's `except Exception` cannot swallow it
         pass
 
     def over_budget(signum, frame):
@@ -70,7 +70,7 @@ def __dlgrade_definitions__(cell, statements, mime, wall_factor):
         previous = [signal.signal(number, over_budget) for number, _, _ in timers] if budget else []
         try:
             for _, timer, factor in timers if budget else ():
-                signal.setitimer(timer, budget * factor)
+                signal.setitimer(timer, budget * factor, 0.5)  # and again every 0.5 s, if it is caught
             exec(compile("\\n" * (line - 1) + source, filename, "exec"), namespace)
         except OverBudget:
             notes.append(f"line {line}: stopped past its {budget:g} s budget (not a definition; what follows it ran)")

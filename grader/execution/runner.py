@@ -87,6 +87,8 @@ def read_notebook(path: Path) -> tuple[list[dict], str | None]:
     if size > MAX_NOTEBOOK_BYTES:
         raise NotebookUnreadable(f"{path.name} is {size / 2**20:.0f} MiB, more than the "
                                  f"{MAX_NOTEBOOK_BYTES // 2**20} MiB a notebook may be")
+    if path.suffix.lower() == ".py":  # a plain Python file is one cell (definitions mode runs it statement by statement)
+        return [{"cell_type": "code", "source": path.read_bytes().decode("utf-8", errors="replace")}], None
     try:
         document = json.loads(path.read_bytes())
     except (ValueError, RecursionError) as exc:
@@ -97,6 +99,20 @@ def read_notebook(path: Path) -> tuple[list[dict], str | None]:
     spec = document.get("metadata", {}).get("kernelspec", {}) if isinstance(document.get("metadata"), dict) else {}
     kernel = spec.get("name") if isinstance(spec, dict) and isinstance(spec.get("name"), str) else None
     return cells, kernel
+
+
+def package_root(path: Path, workspace: Path | None) -> tuple[Path, str]:
+    """Where a file runs from, and the package it belongs to: a notebook runs in its folder; a ``.py``
+    file in a package (folders with ``__init__.py``) runs from the folder that holds the package, so that
+    ``from cs231n.layers import *`` and ``from .layers import *`` resolve."""
+    folder, parts = path.parent, []
+    if path.suffix.lower() != ".py":
+        return folder, ""
+    top = workspace.resolve() if workspace is not None else None
+    while (folder / "__init__.py").is_file() and folder.name.isidentifier() and folder.resolve() != top:
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return folder, ".".join(parts)
 
 
 def read_notebook_cells(path: Path) -> list[dict]:
@@ -125,8 +141,11 @@ class NotebookRunner:
     def __enter__(self) -> "NotebookRunner":
         started = time.monotonic()
         cells, self.declared_kernel = read_notebook(self.path)
+        folder, package = package_root(self.path, self.workspace)
         self.units = select_code(cells, self.mode)
-        self._session = KernelSession(self.path.parent, self.limits, self.workspace, self.protections,
+        if package:  # a module of a package (cs231n/rnn_layers.py): its relative imports resolve
+            self.units.insert(0, CodeUnit(0, f"__package__ = {package!r}"))
+        self._session = KernelSession(folder, self.limits, self.workspace, self.protections,
                                       zygote=self.zygote, stderr_path=self.stderr_path)
         self._session.start()
         try:
