@@ -74,14 +74,14 @@ class Preflight:
         failed = [finding for finding in self.findings if not finding.ok]
         if not failed:
             return None
-        return GraderFault(f"{MACHINE_FAULT} ({failed[0].name}): {failed[0].detail}", _fix_for(failed[0], self),
+        return GraderFault(f"{MACHINE_FAULT} ({failed[0].name}): {failed[0].detail}", _fix_for(failed[0]),
                            machine=True)
 
 
-def _fix_for(finding: Finding, preflight: Preflight) -> str:
-    roots = [root for root in sandbox.python_roots()]
+def _fix_for(finding: Finding) -> str:
     if finding.name == "kernel":
-        return (f"check that this Python ({sys.executable}, installed under {', '.join(roots)}) has ipykernel and "
+        return (f"check that this Python ({sys.executable}, installed under {', '.join(sandbox.python_roots())}) "
+                "has ipykernel and "
                 "its dependencies importable; `grade doctor` shows every check, `--sandbox off` tells whether the "
                 "sandbox is the cause")
     if finding.name == "sandbox":
