@@ -514,7 +514,7 @@ def selftest_command(rubric_spec: str, data_dir: Path | None) -> None:
                 for reason in [metric.missing_labels(item.config, data_dir)] if reason}
     options = GradingOptions(data_dir=data_dir)
     with tempfile.TemporaryDirectory(prefix="dlgrade-selftest-") as folder:
-        solved = grade(_zip_of(Path(folder) / "solution.zip", solutions), rubric, options)
+        solved = grade(_zip_of(Path(folder) / "solution.zip", solutions, rubric.path.parent), rubric, options)
         terminal.render(solved, console)
         problems += [f"{i.id}: the solution earns {i.score:g}/{i.points:g} — {i.feedback}"
                      for i in solved.items if i.score < i.points and i.status != "manual" and i.id not in untested]
@@ -523,7 +523,7 @@ def selftest_command(rubric_spec: str, data_dir: Path | None) -> None:
             blank_answers.write_text(answers_template(rubric), encoding="utf-8")
             templates["answers"] = blank_answers
         if templates:
-            blank = grade(_zip_of(Path(folder) / "template.zip", templates), rubric, options)
+            blank = grade(_zip_of(Path(folder) / "template.zip", templates, rubric.path.parent), rubric, options)
             problems += [f"{i.id}: the unmodified template earns {i.score:g}/{i.points:g}: the check cannot tell "
                          "a blank answer from a right one" for i in blank.items
                          if (i.notebook in templates or i.notebook is None) and i.score > 0]
@@ -539,10 +539,16 @@ def selftest_command(rubric_spec: str, data_dir: Path | None) -> None:
                   + (" and the templates earn nothing" if templates else ""))
 
 
-def _zip_of(target: Path, files: dict[str, Path]) -> Path:
+def _zip_of(target: Path, files: dict[str, Path], rubric_folder: Path) -> Path:
+    """A zip of ``files``, each at its path under the rubric's solution/ or template/ folder (a course's
+    ``cs231n/rnn_layers.py`` stays in its package folder)."""
     with zipfile.ZipFile(target, "w") as archive:
         for path in files.values():
-            archive.write(path, path.name)
+            try:
+                inner = path.resolve().relative_to(rubric_folder.resolve()).parts[1:]
+            except ValueError:
+                inner = ()
+            archive.write(path, "/".join(inner) if inner else path.name)
     return target
 
 

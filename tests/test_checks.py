@@ -227,3 +227,53 @@ def test_a_reference_that_raises_is_a_grader_fault_on_its_item_only(tmp_path, wr
     assert "the reference is broken" in report.grader_error["cause"]
     assert "reference" in report.grader_error["fix"]
     assert items["forward"].status == "passed"  # the other items were graded as usual
+
+
+OWN_CACHE_ITEM = '''
+[[items]]
+id = "backward_own"
+kind = "gradient"
+points = 2
+notebook = "nb"
+target = "tanh_backward_t"
+forward = "refs.py:tanh_forward"
+student_forward = "tanh_forward"
+inputs = "vec"
+cases = 3
+upstream = [0]
+cache = 1
+returns = ["dw", "dx"]
+grads = { dx = "x", dw = "params.w" }
+'''
+# a cache of the student's own design (a dict holding tanh(x)), and gradients returned as a tuple
+OWN_FORWARD = "def tanh_forward(x, params):\n    t = np.tanh(x)\n    return params['w'] * t, {'t': t, 'w': params['w']}"
+OWN_BACKWARD = ("def tanh_backward_t(dy, cache):\n    t, w = cache['t'], cache['w']\n"
+                "    return np.sum(dy * t, axis=1, keepdims=True), dy * w * (1 - t ** 2)")
+
+
+@pytest.fixture
+def own_cache(write_rubric):
+    return rubric_module.load(write_rubric(RUBRIC + OWN_CACHE_ITEM, {"refs.py": REFS}, name="own.toml"))
+
+
+@pytest.mark.parametrize("forward, backward, status, feedback", [
+    (OWN_FORWARD, OWN_BACKWARD, "passed", "all 3 cases passed"),
+    (OWN_FORWARD, OWN_BACKWARD.replace("return np.sum(dy * t, axis=1, keepdims=True), ", "return "), "failed",
+     "tanh_backward_t() returned 1 value, expected 2: (dw, dx)"),
+    (OWN_FORWARD, OWN_BACKWARD.replace("(1 - t ** 2)", "(1 - t)"), "failed", "dx: "),
+    (OWN_FORWARD.replace("return", "raise ValueError('no')\n    return"), OWN_BACKWARD, "error",
+     "tanh_forward() raised ValueError: no, so tanh_backward_t() could not be called with its result"),
+    (OWN_FORWARD.replace("def tanh_forward", "def tanh_fwd"), OWN_BACKWARD, "error", "tanh_forward is not defined"),
+])
+def test_a_backward_receives_the_cache_its_own_forward_built_and_returns_a_named_tuple(
+        tmp_path, own_cache, forward, backward, status, feedback):
+    items, _ = grade_cells(tmp_path, own_cache, "import numpy as np", forward, backward)
+    assert items["backward_own"].status == status
+    assert feedback in items["backward_own"].feedback
+
+
+def test_gradient_names_that_returns_does_not_list_are_a_rubric_error(write_rubric):
+    text = RUBRIC + OWN_CACHE_ITEM.replace('returns = ["dw", "dx"]', 'returns = ["dw"]')
+    with pytest.raises(rubric_module.RubricError) as error:
+        rubric_module.load(write_rubric(text, {"refs.py": REFS}, name="bad.toml"))
+    assert "backward_own" in str(error.value) and "grads" in str(error.value) and "names dx" in str(error.value)

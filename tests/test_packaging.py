@@ -14,6 +14,8 @@ def test_wheel_contains_rubrics_reference_and_agent(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("rubrics/hw3/rubric.toml", "rubrics/hw3/template/P1_RNN_LSTM.ipynb",
                      "rubrics/hw3/template/rnn_utils.py", "rubrics/hw3/solution/P1_RNN_LSTM.ipynb",
-                     "reference/hw3_rnn.py", "grader/execution/agent_source.py", "grader/cli.py"):
+                     "reference/hw3_rnn.py", "grader/execution/agent_source.py", "grader/cli.py",
+                     "rubrics/cs231n-rnn/template/cs231n/rnn_layers.py", "rubrics/cs231n-rnn/solution/cs231n/rnn_layers.py",
+                     "reference/cs231n_rnn.py"):
         assert required in names, required
     assert not any(name.startswith(("tests/", "submissions_example/")) for name in names)

@@ -18,6 +18,8 @@ from nbclient import NotebookClient
 
 from grader import rubric as rubric_module
 from grader.checks.cases import make_cases
+from grader.execution.cells import cell_source
+from grader.execution.runner import read_notebook_cells
 from grader.checks.function import FunctionCheck
 from grader.checks.base import CheckContext
 from grader.student import check
@@ -47,9 +49,7 @@ def solution_only_lines(rubric) -> set[str]:
     def lines(path):
         if path is None:
             return set()
-        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        text = "\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-                         for c in cells if c["cell_type"] == "code")
+        text = "\n".join(cell_source(c) for c in read_notebook_cells(path) if c["cell_type"] == "code")
         return {line.strip() for line in text.splitlines() if len(line.strip()) > 25}
     found = set()
     for notebook in rubric.notebooks.values():

@@ -50,12 +50,14 @@ class Check:
 
 
 def verdict_from_cases(passed: int, total: int, errored: int, first_problem: str, all_or_nothing: bool,
-                       details: dict) -> Verdict:
-    """Partial credit is the fraction of cases passed, unless the item is all-or-nothing."""
+                       details: dict, note: str = "") -> Verdict:
+    """Partial credit is the fraction of cases passed, unless the item is all-or-nothing; ``note`` says
+    how some cases passed, when that is worth knowing."""
     fraction = passed / total if total else 0.0
     if all_or_nothing and passed < total:
         fraction = 0.0
+    also = f" ({note})" if note else ""
     if passed == total:
-        return Verdict(1.0, "passed", f"all {total} cases passed", details)
+        return Verdict(1.0, "passed", f"all {total} cases passed{also}", details)
     status = "partial" if fraction > 0 else ("error" if errored and passed == 0 else "failed")
-    return Verdict(fraction, status, f"{passed}/{total} cases passed; {first_problem}", details)
+    return Verdict(fraction, status, f"{passed}/{total} cases passed{also}; {first_problem}", details)

@@ -46,6 +46,46 @@ def reject_unknown(table: dict, known: set[str]) -> None:
             raise FieldError(key, f"unknown field (this kind takes: {', '.join(sorted(known))})")
 
 
+def names(table: dict, key: str) -> tuple[str, ...] | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise FieldError(key, "must be a list of names")
+    return tuple(value)
+
+
+def graded_outputs(value: Any, outputs: tuple[str, ...] | None, compare: tuple[str, ...] | None) -> Any:
+    """The part of a returned value that is graded, keyed by output name when the rubric names them."""
+    if outputs is None:
+        return value
+    if len(outputs) == 1:
+        value = (value,)
+    if not isinstance(value, (tuple, list)) or len(value) != len(outputs):
+        count = len(value) if isinstance(value, (tuple, list)) else 1
+        raise ValueError(f"returned {count} value{'s' if count != 1 else ''}, expected {len(outputs)}: "
+                         f"({', '.join(outputs)})")
+    named = dict(zip(outputs, value))
+    return {name: named[name] for name in (compare or outputs)}
+
+
+def reference_outputs(value: Any, outputs: tuple[str, ...] | None, compare: tuple[str, ...] | None) -> Any:
+    """``graded_outputs`` of a reference's result: a reference returns every output, or only the graded
+    ones (it has no cache to build for a backward)."""
+    if compare and outputs and len(compare) < len(outputs):
+        count = len(value) if isinstance(value, (tuple, list)) else 1
+        if count == len(compare):
+            return graded_outputs(value, compare, None)
+    return graded_outputs(value, outputs, compare)
+
+
+@dataclass(frozen=True)
+class PassedWithNote:
+    """What a judge returns for a case that passed in a way worth a word in the feedback."""
+
+    note: str
+
+
 @dataclass
 class CaseTally:
     """Counts cases and remembers the first problem, for the verdict."""
@@ -55,14 +95,17 @@ class CaseTally:
     errored: int = 0
     first_problem: str = ""
     stopped: bool = False  # a hang or a crash: the remaining cases are not run
+    note: str = ""  # how some cases passed, when that is worth knowing
 
     def __post_init__(self) -> None:
         self.details: list[dict[str, Any]] = []
 
-    def record(self, label: str, problem: str | None, errored: bool = False) -> None:
-        self.details.append({"case": label, "ok": problem is None, **({"problem": problem} if problem else {})})
+    def record(self, label: str, problem: str | None, errored: bool = False, note: str = "") -> None:
+        self.details.append({"case": label, "ok": problem is None, **({"problem": problem} if problem else {}),
+                             **({"note": note} if note else {})})
         if problem is None:
             self.passed += 1
+            self.note = self.note or note
             return
         self.errored += errored
         if not self.first_problem:
@@ -95,34 +138,58 @@ def _tallied(cases: list[Case], all_or_nothing: bool, run_case: Callable[[Case, 
         if early is not None:
             return early
     return verdict_from_cases(tally.passed, tally.total, tally.errored, tally.first_problem, all_or_nothing,
-                              {"cases": tally.details, **details})
+                              {"cases": tally.details, **details}, tally.note)
 
 
 def call_cases(context: CheckContext, generator: Generator, count: int, all_or_nothing: bool,
-               prepare: Callable[[Case], Call], judge: Callable[[Case, Any], str | None], **details: Any) -> Verdict:
-    """``run_cases`` for an item whose cases are one call each, all known beforehand: the calls
-    (``prepare``) go to the kernel in one request, each with its own deadline, and ``judge`` says what is
-    wrong with the value a call returned (None: nothing).  A missing function ends the item; a hang or a
-    crash ends the request, and the cases after it are not run."""
+               prepare: Callable[[Case], Call | list[Call]],
+               judge: Callable[[Case, Any], str | PassedWithNote | None],
+               **details: Any) -> Verdict:
+    """``run_cases`` for an item whose cases are calls known beforehand: the calls (``prepare``) go to
+    the kernel in one request, each with its own deadline, and ``judge`` says what is wrong with the value
+    a case's last call returned (None: nothing).  A case may be a chain (a forward whose kept result the
+    backward receives): a call that fails stops its chain, and the feedback names it.  A missing function
+    ends the item; a hang or a crash ends the request, and the cases after it are not run."""
     cases = make_cases(context.rubric.id, context.item.id, generator, count)
-    calls = {case.index: prepare(case) for case in cases}
-    results = dict(zip(calls, context.runner.call_many(list(calls.values()))))
+    chains = {case.index: _chain(prepare(case)) for case in cases}
+    flat = [call for chain in chains.values() for call in chain]
+    results = iter(context.runner.call_many(flat))
+    chain_results = {index: [result for _, result in zip(chain, results)] for index, chain in chains.items()}
 
     def run_case(case: Case, tally: CaseTally) -> Verdict | None:
-        result = results[case.index]
-        if result.status == "missing":
-            return missing_function(context, calls[case.index].label, result.message)
-        if not result.ok:
-            tally.record_call_failure(case.label, result)
-        else:
-            tally.record(case.label, judge(case, result.value))
+        calls, outcomes = chains[case.index], chain_results[case.index]
+        for step, (call, result) in enumerate(zip(calls, outcomes)):
+            if result.status == "missing":
+                return missing_function(context, call.label, result.message)
+            if step == len(calls) - 1:
+                if result.ok:
+                    problem = judge(case, result.value)
+                    if isinstance(problem, PassedWithNote):
+                        tally.record(case.label, None, note=problem.note)
+                    else:
+                        tally.record(case.label, problem)
+                else:
+                    tally.record_call_failure(case.label, result)
+                return None
+            # a kept result that cannot cross the bridge still serves the next call
+            if not result.ok and not (call.keep and result.status == "invalid"):
+                tally.record_call_failure(case.label, CallResult(
+                    result.status, message=f"{result.message}, so {calls[-1].label}() could not be called with "
+                                           f"its result"))
+                return None
+        tally.record_call_failure(case.label, CallResult("dead", message="the kernel stopped answering"))
         return None
 
     return _tallied(cases, all_or_nothing, run_case, details)
 
 
+def _chain(calls: Call | list[Call]) -> list[Call]:
+    return calls if isinstance(calls, list) else [calls]
+
+
 def missing_function(context: CheckContext, name: str, message: str) -> Verdict:
     cell_error = context.runner.cell_error_for(name)
     if cell_error is not None:
-        message = f"{name} is not defined: cell {cell_error.cell}, which defines it, failed with {cell_error.error}"
+        message = (f"{name} is not defined: {context.runner.place(cell_error.cell)}, which defines it, failed with "
+                   f"{cell_error.error}")
     return Verdict(0.0, "error", message)

@@ -35,20 +35,6 @@ class FunctionConfig:
     all_or_nothing: bool
 
 
-def graded_outputs(value: Any, outputs: tuple[str, ...] | None, compare: tuple[str, ...] | None) -> Any:
-    """The part of a returned value that is graded, keyed by output name when the rubric names them."""
-    if outputs is None:
-        return value
-    if len(outputs) == 1:
-        value = (value,)
-    if not isinstance(value, (tuple, list)) or len(value) != len(outputs):
-        count = len(value) if isinstance(value, (tuple, list)) else 1
-        raise ValueError(f"returned {count} value{'s' if count != 1 else ''}, expected {len(outputs)}: "
-                         f"({', '.join(outputs)})")
-    named = dict(zip(outputs, value))
-    return {name: named[name] for name in (compare or outputs)}
-
-
 class FunctionCheck(Check):
     kind = "function"
 
@@ -56,8 +42,8 @@ class FunctionCheck(Check):
     def configure(cls, table: dict, rubric) -> FunctionConfig:
         calling.reject_unknown(table, FIELDS)
         generator, count = configure_cases(table, rubric)
-        outputs = _names(table, "outputs")
-        compare = _names(table, "compare")
+        outputs = calling.names(table, "outputs")
+        compare = calling.names(table, "compare")
         if compare and not outputs:
             raise FieldError("compare", "needs 'outputs' to name the returned values")
         if compare and not set(compare) <= set(outputs):
@@ -73,14 +59,17 @@ class FunctionCheck(Check):
     def run(self, context: CheckContext) -> Verdict:
         config: FunctionConfig = context.item.config
         aliases = context.rubric.aliases
+        # a cache that only feeds a backward need not cross the bridge (it may hold anything)
+        pick = tuple(config.outputs.index(name) for name in config.compare) if config.compare and len(config.outputs) > 1 else None
         return calling.call_cases(context, config.generator, config.cases, config.all_or_nothing,
-                                  lambda case: Call(config.target, list(with_aliases(case.args, aliases).values())),
+                                  lambda case: Call(config.target, list(with_aliases(case.args, aliases).values()),
+                                                    pick=pick),
                                   lambda case, value: self._judge(context, case, value))
 
     def _judge(self, context: CheckContext, case: Case, value: Any) -> str | None:
         config: FunctionConfig = context.item.config
         try:
-            actual = graded_outputs(canonical(value, context.rubric.aliases), config.outputs, config.compare)
+            actual = calling.graded_outputs(canonical(value, context.rubric.aliases), config.outputs, config.compare)
         except ValueError as exc:
             return str(exc)
         return summary(self._expected(context, case), actual, config.tolerance)
@@ -93,14 +82,5 @@ class FunctionCheck(Check):
         key = (context.rubric.values_version, context.item.id, case.index)
         if key not in context.expected_cache:
             value = to_numpy(config.reference(*to_torch(list(case.args.values()))))
-            context.expected_cache[key] = graded_outputs(value, config.outputs, config.compare)
+            context.expected_cache[key] = calling.reference_outputs(value, config.outputs, config.compare)
         return context.expected_cache[key]
-
-
-def _names(table: dict, key: str) -> tuple[str, ...] | None:
-    value = table.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        raise FieldError(key, "must be a list of names")
-    return tuple(value)

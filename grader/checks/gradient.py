@@ -1,17 +1,21 @@
 """``gradient``: a student's backward function, checked two ways.
 
 * ``method = "reference"`` (default): the expected gradients are autograd of the reference forward at
-  the same inputs.  The backward is called with the upstream gradients and the cache the reference
-  forward builds, so a wrong forward never costs the backward its points.
+  the same inputs.  The backward is called with the upstream gradients and a cache: the one the
+  reference forward builds (so a wrong forward never costs the backward its points), or, when
+  ``student_forward`` names the student's forward, the one the student's own forward builds at the same
+  inputs (courses like CS231n, where every student designs their cache).
 * ``method = "finite-differences"``: needs no reference, so it can be public.  The student's forward
   builds the cache (kept in the kernel under a handle), the student's backward runs on it, and a few
   entries of every gradient are compared with central differences of the student's own forward.
 
 Fields: ``target`` (the backward), ``forward`` (reference ``module:function``; for the reference
-method), ``student_forward`` (for finite differences), ``inputs``/``cases``, ``upstream`` (indices of
-the forward's outputs whose upstream gradients are the backward's first arguments), ``cache`` (index
-of the forward output passed last), ``grads`` (table: key of the returned dict = input path such as
-``"xt"`` or ``"parameters.Wf"``), ``rtol``/``atol``, ``all_or_nothing``, ``probes`` and ``epsilon``.
+method), ``student_forward``, ``inputs``/``cases``, ``upstream`` (indices of the forward's outputs whose
+upstream gradients are the backward's first arguments), ``cache`` (index of the forward output passed
+last), ``grads`` (table: gradient name = input path such as ``"xt"`` or ``"parameters.Wf"``),
+``returns`` (the names of the values the backward returns, in order, for a backward that returns a
+tuple such as ``dx, dprev_h, dWx, dWh, db``; without it the backward returns a dict keyed by the
+``grads`` names), ``rtol``/``atol``, ``all_or_nothing``, ``probes`` and ``epsilon``.
 """
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ from .tensors import to_numpy, to_torch
 
 METHODS = ("reference", "finite-differences")
 FIELDS = {"target", "forward", "student_forward", "method", "inputs", "cases", "upstream", "cache", "grads",
-          "rtol", "atol", "all_or_nothing", "probes", "epsilon"}
+          "returns", "rtol", "atol", "all_or_nothing", "probes", "epsilon"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class GradientConfig:
     upstream: tuple[int, ...]
     cache: int
     grads: dict[str, tuple[str, ...]]
+    returns: tuple[str, ...] | None
     tolerance: Tolerance
     all_or_nothing: bool
     probes: int
@@ -69,20 +74,36 @@ def replaced(args: dict, path: tuple[str, ...], new: Any) -> dict:
     return result
 
 
-def reference_gradients(config: GradientConfig, args: dict, rng: np.random.Generator) -> tuple[dict, list]:
-    """Autograd of the reference forward at ``args`` under random upstream gradients drawn from ``rng``:
-    (the expected gradients by name, the backward's arguments: the upstream gradients and the cache)."""
+@dataclass(frozen=True)
+class ReferenceGradients:
+    """Autograd of the reference forward at one case."""
+
+    expected: dict        # gradient name -> array
+    upstream: list        # the upstream gradients the backward receives first
+    cache: Any            # the reference forward's cache; None when the student's own forward builds it
+    outputs: list         # the reference forward's outputs that receive the upstream gradients
+
+
+def reference_gradients(config: GradientConfig, args: dict, rng: np.random.Generator) -> ReferenceGradients:
+    """Autograd of the reference forward at ``args`` under random upstream gradients drawn from ``rng``."""
     import torch
 
     inputs = to_torch(args, requires_grad=True)
     outputs = config.forward(*inputs.values())
+    outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
     upstream = [rng.standard_normal(tuple(outputs[i].shape)) for i in config.upstream]
     loss = sum((outputs[i] * torch.from_numpy(g)).sum() for i, g in zip(config.upstream, upstream))
     leaves = [resolve(inputs, path) for path in config.grads.values()]
     grads = torch.autograd.grad(loss, leaves, allow_unused=True)
     expected = {name: (torch.zeros_like(leaf) if g is None else g).numpy()
                 for name, leaf, g in zip(config.grads, leaves, grads)}
-    return expected, [*upstream, to_numpy(outputs[config.cache])]
+    cache = None if config.student_forward else to_numpy(outputs[config.cache])
+    return ReferenceGradients(expected, upstream, cache, [to_numpy(outputs[i]) for i in config.upstream])
+
+
+def named_gradients(value: Any, returns: tuple[str, ...] | None) -> Any:
+    """The backward's result keyed by gradient name: a returned tuple is named by ``returns``."""
+    return value if returns is None else calling.graded_outputs(value, returns, None)
 
 
 class GradientCheck(Check):
@@ -95,11 +116,10 @@ class GradientCheck(Check):
         method = table.get("method", "reference")
         if method not in METHODS:
             raise FieldError("method", f"must be one of {', '.join(METHODS)}")
-        forward = student_forward = None
+        forward = None
         if method == "reference":
             forward = item_callable(table, "forward", rubric)
-        else:
-            student_forward = calling.identifier(table, "student_forward")
+        student_forward = calling.identifier(table, "student_forward", required=method != "reference")
         upstream = table.get("upstream")
         if not isinstance(upstream, list) or not upstream or not all(isinstance(i, int) and i >= 0 for i in upstream):
             raise FieldError("upstream", "must list the indices of the forward outputs that receive a gradient")
@@ -109,6 +129,10 @@ class GradientCheck(Check):
         grads = table.get("grads")
         if not isinstance(grads, dict) or not grads or not all(isinstance(v, str) and v for v in grads.values()):
             raise FieldError("grads", "must map each returned gradient key to an input path such as 'parameters.Wf'")
+        returns = calling.names(table, "returns")
+        if returns and not set(grads) <= set(returns):
+            unnamed = ", ".join(sorted(set(grads) - set(returns)))
+            raise FieldError("grads", f"names {unnamed}, which 'returns' does not list ({', '.join(returns)})")
         probes = table.get("probes", 3)
         epsilon = table.get("epsilon", 1e-6)
         if not isinstance(probes, int) or probes < 1:
@@ -118,7 +142,7 @@ class GradientCheck(Check):
         default_tolerance = {"rtol": 1e-4, "atol": 1e-6} if method == "finite-differences" else {}
         return GradientConfig(calling.identifier(table, "target"), method, forward, student_forward, generator,
                               count, tuple(upstream), cache, {k: tuple(v.split(".")) for k, v in grads.items()},
-                              calling.tolerance({**default_tolerance, **table}),
+                              returns, calling.tolerance({**default_tolerance, **table}),
                               calling.flag(table, "all_or_nothing"), probes, epsilon)
 
     def run(self, context: CheckContext) -> Verdict:
@@ -127,17 +151,59 @@ class GradientCheck(Check):
             return calling.run_cases(context, config.generator, config.cases, config.all_or_nothing,
                                      lambda case, tally: self._against_differences(context, case, tally),
                                      method=config.method)
-        aliases = context.rubric.aliases
-        return calling.call_cases(
-            context, config.generator, config.cases, config.all_or_nothing,
-            lambda case: Call(config.target, with_aliases(self._expected(context, case)[1], aliases)),
-            lambda case, value: summary(self._expected(context, case)[0], canonical(value, aliases), config.tolerance),
-            method=config.method)
+        return calling.call_cases(context, config.generator, config.cases, config.all_or_nothing,
+                                  lambda case: self._calls(context, case),
+                                  lambda case, value: self._judge(context, case, value), method=config.method)
 
     # --- against autograd of the reference forward --------------------------------------------------
 
+    def _calls(self, context: CheckContext, case: Case) -> Call | list[Call]:
+        """The backward's call, after the student's forward when that builds the cache."""
+        config: GradientConfig = context.item.config
+        aliases = context.rubric.aliases
+        reference = self._expected(context, case)
+        if config.student_forward is None:
+            return Call(config.target, with_aliases([*reference.upstream, reference.cache], aliases))
+        handle = f"{context.item.id}/{case.index}"
+        return [Call(config.student_forward, list(with_aliases(case.args, aliases).values()), keep=handle, pick=()),
+                Call(config.target, [*reference.upstream, Handle(handle)[config.cache]])]
+
+    def _judge(self, context: CheckContext, case: Case, value: Any) -> str | calling.PassedWithNote | None:
+        config: GradientConfig = context.item.config
+        try:
+            actual = named_gradients(canonical(value, context.rubric.aliases), config.returns)
+        except ValueError as exc:
+            return f"{config.target}() {exc}"
+        reference = self._expected(context, case)
+        problem = summary(reference.expected, actual, config.tolerance)
+        if problem is None or config.student_forward is None:
+            return problem
+        return self._against_own_forward(context, case, actual, reference) or problem
+
+    def _against_own_forward(self, context: CheckContext, case: Case, actual: Any,
+                             reference: ReferenceGradients) -> calling.PassedWithNote | None:
+        """A backward that differs from the reference's gradients is still right if the student's own
+        forward differs from the reference and the backward is its derivative: the forward's item loses
+        the points, not this one too.  Checked by central differences of the student's forward."""
+        config: GradientConfig = context.item.config
+        own = context.runner.call(config.student_forward, list(with_aliases(case.args, context.rubric.aliases).values()),
+                                  pick=config.upstream)
+        try:
+            outputs = [own.value[i] for i in config.upstream] if own.ok else None
+        except (TypeError, IndexError, KeyError):
+            outputs = None
+        if outputs is None or first_difference(reference.outputs, outputs, config.tolerance) is None:
+            return None  # the forward is right (or broken): the backward is what is wrong
+        rng = seeded_rng(context.rubric.id, context.item.id, str(case.index), "probes")
+        tolerance = Tolerance(max(config.tolerance.rtol, 1e-4), max(config.tolerance.atol, 1e-6))
+        for name, path in config.grads.items():
+            if self._probe(context, case, actual, name, path, reference.upstream, rng, tolerance)[0]:
+                return None
+        return calling.PassedWithNote(f"your backward is the derivative of your own {config.student_forward}(), "
+                                      "which differs from the reference: that costs the forward's item, not this one")
+
     @staticmethod
-    def _expected(context: CheckContext, case: Case) -> tuple[dict, list]:
+    def _expected(context: CheckContext, case: Case) -> ReferenceGradients:
         config: GradientConfig = context.item.config
         key = (context.rubric.values_version, context.item.id, case.index)
         if key not in context.expected_cache:
@@ -151,7 +217,8 @@ class GradientCheck(Check):
         config: GradientConfig = context.item.config
         runner, aliases = context.runner, context.rubric.aliases
         handle = f"{context.item.id}/{case.index}"
-        forward = runner.call(config.student_forward, list(with_aliases(case.args, aliases).values()), keep=handle)
+        forward = runner.call(config.student_forward, list(with_aliases(case.args, aliases).values()), keep=handle,
+                              pick=config.upstream)
         if forward.status == "missing":
             return calling.missing_function(context, config.student_forward, forward.message)
         if not forward.ok:
@@ -170,17 +237,22 @@ class GradientCheck(Check):
         if not backward.ok:
             tally.record_call_failure(case.label, backward)
             return None
-        grads = canonical(backward.value, aliases)
+        try:
+            grads = named_gradients(canonical(backward.value, aliases), config.returns)
+        except ValueError as exc:
+            tally.record(case.label, f"{config.target}() {exc}")
+            return None
         for name, path in config.grads.items():
-            problem, errored = self._probe(context, case, grads, name, path, upstream, rng)
+            problem, errored = self._probe(context, case, grads, name, path, upstream, rng, config.tolerance)
             if problem:
                 tally.record(case.label, problem, errored)
                 return None
         tally.record(case.label, None)
         return None
 
-    def _probe(self, context, case, grads, name, path, upstream, rng) -> tuple[str | None, bool]:
-        """Compare a few entries of one gradient with central differences: (problem, was it an error)."""
+    def _probe(self, context, case, grads, name, path, upstream, rng, tolerance) -> tuple[str | None, bool]:
+        """Compare a few entries of one gradient with central differences of the student's forward, all
+        its calls in one request: (problem, was it an error)."""
         config: GradientConfig = context.item.config
         if not isinstance(grads, dict) or name not in grads:
             return f"the returned gradients have no '{name}'", False
@@ -189,14 +261,19 @@ class GradientCheck(Check):
         if gradient is None or gradient.shape != point.shape:
             got = "no array" if gradient is None else f"shape {gradient.shape}"
             return f"{name}: expected shape {point.shape} (the shape of {'.'.join(path)}), got {got}", False
-        for flat in rng.choice(point.size, size=min(config.probes, point.size), replace=False):
-            index = np.unravel_index(int(flat), point.shape)
-            losses = []
+        indices = [np.unravel_index(int(flat), point.shape)
+                   for flat in rng.choice(point.size, size=min(config.probes, point.size), replace=False)]
+        calls = []
+        for index in indices:
             for sign in (1, -1):
                 moved = point.copy()
                 moved[index] += sign * config.epsilon
                 args = with_aliases(replaced(case.args, path, moved), context.rubric.aliases)
-                result = context.runner.call(config.student_forward, list(args.values()))
+                calls.append(Call(config.student_forward, list(args.values()), pick=config.upstream))
+        results = context.runner.call_many(calls)
+        for number, index in enumerate(indices):
+            losses = []
+            for result in results[2 * number:2 * number + 2]:
                 if not result.ok:
                     return f"{config.student_forward}() failed while probing {name}: {result.message}", True
                 try:
@@ -204,9 +281,10 @@ class GradientCheck(Check):
                                       for i, g in zip(config.upstream, upstream)))
                 except (TypeError, ValueError, IndexError, KeyError):
                     return f"{config.student_forward}() returned outputs of another shape when {name} moved", False
+            if len(losses) < 2:
+                return f"{config.student_forward}() stopped answering while probing {name}", True
             numeric = (losses[0] - losses[1]) / (2 * config.epsilon)
-            difference = first_difference(np.float64(numeric), gradient[index], config.tolerance)
-            if difference:
+            if first_difference(np.float64(numeric), gradient[index], tolerance):
                 where = [int(i) for i in index]
                 return (f"{name}{where} = {float(gradient[index]):.6g} but finite differences of your forward give "
                         f"{numeric:.6g}"), False

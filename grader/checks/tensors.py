@@ -11,11 +11,15 @@ import numpy as np
 
 
 def to_torch(value: Any, requires_grad: bool = False) -> Any:
-    """float64 tensors for every array in a structure; floats get ``requires_grad`` when asked."""
+    """Tensors for every array in a structure: floats as float64 (they get ``requires_grad`` when
+    asked), integers as int64 and booleans as bool, so an index array or a mask reaches a reference as
+    what it is."""
     if isinstance(value, np.ndarray):
         import torch
 
-        tensor = torch.from_numpy(np.array(value, dtype=np.float64 if value.dtype.kind in "biuf" else value.dtype))
+        kind = value.dtype.kind
+        dtype = np.float64 if kind == "f" else np.int64 if kind in "iu" else value.dtype
+        tensor = torch.from_numpy(np.array(value, dtype=dtype))
         return tensor.requires_grad_(requires_grad and tensor.is_floating_point())
     if isinstance(value, dict):
         return {key: to_torch(item, requires_grad) for key, item in value.items()}

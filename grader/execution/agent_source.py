@@ -149,6 +149,9 @@ def __dlgrade_make_agent(user_ns):
             return
         if request.get("keep"):
             handles[request["keep"]] = result
+        pick = request.get("pick")
+        if pick is not None and isinstance(result, (tuple, list)):
+            result = tuple(item if index in pick else None for index, item in enumerate(result))
         arrays_out = {}
         try:
             payload = {"status": "ok", "result": encode(result, arrays_out, [0])}

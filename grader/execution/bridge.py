@@ -56,10 +56,12 @@ class Response:
 
 
 def request_text(function: str | Handle, args: list, *, keep: str | None, tensors: bool, trace: bool = False,
-                 kwargs: dict | None = None, op: str = "call") -> tuple[str, str]:
+                 kwargs: dict | None = None, op: str = "call",
+                 pick: tuple[int, ...] | None = None) -> tuple[str, str]:
     """The JSON request for the agent's ``call``, and the nonce its response will carry.
     ``function`` is a name in the notebook or a ``Handle`` of a kept object; ``op`` is call, or one of
-    the agent's operations on a kept module (eval, parameters, gradient_flow)."""
+    the agent's operations on a kept module (eval, parameters, gradient_flow); ``pick`` sends back only
+    those elements of a returned tuple (the others as None), so a cache nobody grades never crosses."""
     arrays: dict[str, np.ndarray] = {}
     nodes = [encode(arg, arrays) for arg in args]
     keyword_nodes = {key: encode(value, arrays) for key, value in (kwargs or {}).items()}
@@ -67,7 +69,7 @@ def request_text(function: str | Handle, args: list, *, keep: str | None, tensor
         function = {"id": function.id, "path": list(function.path)}
     nonce = secrets.token_hex(8)
     request = {"function": function, "args": nodes, "kwargs": keyword_nodes, "op": op, "keep": keep,
-               "tensors": tensors, "nonce": nonce, "trace": trace,
+               "tensors": tensors, "nonce": nonce, "trace": trace, "pick": list(pick) if pick is not None else None,
                **packed_arrays(arrays)}
     return json.dumps(request), nonce
 

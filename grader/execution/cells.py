@@ -20,6 +20,7 @@ here; the kernel runs it through ``DEFINITIONS_RUNNER``.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 MODES = ("full", "definitions")
@@ -101,6 +102,7 @@ class CodeUnit:
     source: str
     note: str = ""  # why code was dropped or could not be read
     program: str = ""
+    unread: tuple[str, ...] = ()  # the functions and classes whose definitions could not be read
 
     @property
     def code(self) -> str:
@@ -140,7 +142,7 @@ def _definitions_of(index: int, source: str) -> CodeUnit | None:
     if first.startswith("%%"):
         return CodeUnit(index, source) if first.split()[0] in ("%%writefile", "%%file") else None
     lines = without_magics(source).split("\n")
-    statements, unreadable = _statements(lines)
+    statements, unreadable, unread = _statements(lines)
     kept = []
     for node, start in statements:
         budget = _budget(node)
@@ -150,28 +152,36 @@ def _definitions_of(index: int, source: str) -> CodeUnit | None:
         kept.append((text, start, _bound_by_import(node), budget))
     note = "; ".join(unreadable)
     if not kept:
-        return CodeUnit(index, "", note=note) if note else None
+        return CodeUnit(index, "", note=note, unread=unread) if note else None
     program = (DEFINITIONS_RUNNER + f"__dlgrade_definitions__({index}, {kept!r}, {NOTES_MIME!r}, {VALUE_WALL_BUDGET_S / VALUE_BUDGET_S!r})\n"
                "del __dlgrade_definitions__\n")
-    return CodeUnit(index, "\n".join(text for text, *_ in kept), note=note, program=program)
+    return CodeUnit(index, "\n".join(text for text, *_ in kept), note=note, program=program, unread=unread)
 
 
-def _statements(lines: list[str]) -> tuple[list[tuple[ast.stmt, int]], list[str]]:
+def _statements(lines: list[str]) -> tuple[list[tuple[ast.stmt, int]], list[str], tuple[str, ...]]:
     """The cell's top-level statements with their first line (decorators included); a cell that does not
-    parse is split into its top-level blocks, and the blocks that do not parse are reported."""
+    parse is split into its top-level blocks, and the blocks that do not parse are reported, with the
+    names of the functions and classes they would have defined."""
     try:
-        return [(node, _first_line(node)) for node in ast.parse("\n".join(lines)).body], []
+        return [(node, _first_line(node)) for node in ast.parse("\n".join(lines)).body], [], ()
     except SyntaxError:
         pass
-    found, unreadable = [], []
+    found, unreadable, unread = [], [], []
     for start, end in _blocks(lines):
         try:
             tree = ast.parse("\n" * (start - 1) + "\n".join(lines[start - 1: end]))
         except SyntaxError as exc:
-            unreadable.append(f"SyntaxError on line {exc.lineno}: {exc.msg} (that statement was not run)")
+            names = [match.group(1) for line in lines[start - 1: end] for match in [DEFINITION_LINE.match(line)] if match]
+            what = f" in {names[0]}" if names else ""
+            unreadable.append(f"SyntaxError on line {exc.lineno}{what}: {exc.msg} "
+                              f"(that {'definition' if names else 'statement'} was not run)")
+            unread += names
             continue
         found += [(node, _first_line(node)) for node in tree.body]
-    return found, unreadable
+    return found, unreadable, tuple(unread)
+
+
+DEFINITION_LINE = re.compile(r"(?:async\s+def|def|class)\s+([A-Za-z_]\w*)")  # at the start of a top-level line
 
 
 def _blocks(lines: list[str]) -> list[tuple[int, int]]:

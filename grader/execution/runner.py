@@ -39,13 +39,15 @@ class CellError:
     cell: int
     error: str
     traceback: str = ""
+    names: tuple[str, ...] = ()  # the definitions it cost, where they are known without running anything
 
 
 @dataclass(frozen=True)
 class Call:
     """One call for the agent: ``function`` (a name in the notebook's namespace, or a handle) with
     ``args`` and ``kwargs`` (arrays, structures, handles); ``op`` selects one of the agent's operations
-    on a kept module; ``keep`` keeps the result in the kernel under that handle."""
+    on a kept module; ``keep`` keeps the result in the kernel under that handle; ``pick`` sends back only
+    those elements of a returned tuple."""
 
     function: "str | bridge.Handle"
     args: list
@@ -55,6 +57,7 @@ class Call:
     trace: bool = False
     op: str = "call"
     timeout_s: float | None = None
+    pick: tuple[int, ...] | None = None  # the returned tuple's elements that are sent back
 
     @property
     def label(self) -> str:
@@ -63,7 +66,7 @@ class Call:
     def request(self) -> tuple[str, str]:
         """The agent's JSON request for this call, and the nonce its response will carry."""
         return bridge.request_text(self.function, self.args, keep=self.keep, tensors=self.tensors, trace=self.trace,
-                                   kwargs=self.kwargs, op=self.op)
+                                   kwargs=self.kwargs, op=self.op, pick=self.pick)
 
 
 @dataclass
@@ -167,7 +170,7 @@ class NotebookRunner:
     def _run_units(self, started: float) -> None:
         for unit in self.units:
             if unit.note:  # what of the cell could not be read; the rest of it still runs
-                self.errors.append(CellError(unit.cell, unit.note))
+                self.errors.append(CellError(unit.cell, unit.note, names=unit.unread))
             if not unit.code:
                 continue
             left = self.limits.notebook_timeout_s - (time.monotonic() - started)
@@ -201,11 +204,18 @@ class NotebookRunner:
 
     def cell_error_for(self, name: str) -> CellError | None:
         """The error of the cell that should have defined ``name``, if that cell failed."""
+        for error in self.errors:
+            if name in error.names:
+                return error
         failed = {error.cell: error for error in self.errors}
         for unit in self.units:
             if unit.cell in failed and name in defined_names(unit.source):
                 return failed[unit.cell]
         return None
+
+    def place(self, cell: int) -> str:
+        """Where a cell is, in a student's words: a notebook's cell, or the Python file itself."""
+        return self.path.name if self.path.suffix.lower() == ".py" else f"cell {cell}"
 
     def call(self, function: "str | bridge.Handle", args: list, **options) -> CallResult:
         """One ``Call(function, args, **options)``."""

@@ -63,6 +63,7 @@ FA_MESSAGES = [
     (r"(\w+) is not defined in the notebook; did you mean ([^?]*)\?", "{1} در نوت‌بوک تعریف نشده است؛ شاید منظورتان {2} است؟"),
     (r"(\w+) is not defined in the notebook", "{1} در نوت‌بوک تعریف نشده است"),
     (r"(\w+) is not defined: cell (\d+), which defines it, failed with ", "{1} تعریف نشده است: سلول {2} که آن را تعریف می‌کند با این خطا شکست خورد: "),
+    (r"(\w+) is not defined: ([\w.-]+\.py), which defines it, failed with ", "{1} تعریف نشده است: فایل {2} که آن را تعریف می‌کند با این خطا شکست خورد: "),
     (r"(\w+)\(\) raised (\w+): ", "{1}() این خطا را داد: {2}: "),
     (r"(\w+)\(\) did not return within (\d+) s \(an infinite loop\?\)", "{1}() در {2} ثانیه تمام نشد (حلقهٔ بی‌پایان؟)"),
     (r"(\w+)\(\) crashed the kernel \(exit, fatal signal or out of memory\)", "{1}() کرنل را از کار انداخت (exit، سیگنال مرگبار یا کمبود حافظه)"),

@@ -21,7 +21,7 @@ import tomli_w
 
 from .. import fixtures
 from ..checks.cases import make_cases, seeded_rng
-from ..checks.function import graded_outputs
+from ..checks.calling import reference_outputs
 from ..checks.gradient import reference_gradients
 from ..checks.tensors import to_numpy, to_torch
 from ..rubric import Item, Rubric, load
@@ -148,7 +148,7 @@ def _public_item(rubric: Rubric, item: Item, raw: dict, folder: Path, count: int
     config, kind = item.config, item.kind
     copied = {key: raw[key] for key in COPIED_FIELDS if key in raw}
     if kind == "function":
-        stored = [fixtures.StoredCase(case.label, case.dims, case.args, graded_outputs(
+        stored = [fixtures.StoredCase(case.label, case.dims, case.args, reference_outputs(
                       to_numpy(config.reference(*to_torch(list(case.args.values())))), config.outputs, config.compare))
                   for case in _public_cases(rubric, item, config.generator, count)]
         table = {**base, "kind": "function", "target": config.target, "inputs": _store(folder, generators, item, stored),
@@ -157,20 +157,23 @@ def _public_item(rubric: Rubric, item: Item, raw: dict, folder: Path, count: int
             if getattr(config, key):
                 table[key] = list(getattr(config, key))
         return table, f"{len(stored)} fixed cases, expected results computed from the reference", "full"
-    if kind == "gradient" and config.method == "reference":
+    if kind == "gradient" and config.student_forward is None:
         stored = []
         for case in _public_cases(rubric, item, config.generator, count):
             rng = seeded_rng(case_namespace(rubric), item.id, str(case.index), "upstream")
-            expected, call_args = reference_gradients(config, case.args, rng)
-            names = [f"upstream{i}" for i in range(len(call_args) - 1)] + ["cache"]
-            stored.append(fixtures.StoredCase(case.label, case.dims, dict(zip(names, call_args)), expected))
-        return ({**base, "kind": "function", "target": config.target, "cases": len(stored),
+            reference = reference_gradients(config, case.args, rng)
+            names = [f"upstream{i}" for i in range(len(reference.upstream))] + ["cache"]
+            stored.append(fixtures.StoredCase(case.label, case.dims, dict(zip(names, [*reference.upstream, reference.cache])),
+                                              reference.expected))
+        named = {"outputs": list(config.returns), "compare": list(config.grads)} if config.returns else {}
+        return ({**base, **named, "kind": "function", "target": config.target, "cases": len(stored),
                  "inputs": _store(folder, generators, item, stored), "rtol": config.tolerance.rtol,
                  "atol": config.tolerance.atol, "all_or_nothing": config.all_or_nothing},
                 f"{len(stored)} fixed cases, gradients computed by autograd of the reference", "full")
-    if kind == "gradient":
+    if kind == "gradient":  # the student's forward builds the cache: differences of it need no reference
         stored = [fixtures.StoredCase(c.label, c.dims, c.args) for c in _public_cases(rubric, item, config.generator, count)]
-        return ({**base, "kind": "gradient", "method": "finite-differences", "target": config.target,
+        returns = {"returns": list(config.returns)} if config.returns else {}
+        return ({**base, **returns, "kind": "gradient", "method": "finite-differences", "target": config.target,
                  "student_forward": config.student_forward, "inputs": _store(folder, generators, item, stored),
                  "cases": len(stored), "upstream": list(config.upstream), "cache": config.cache,
                  "grads": {name: ".".join(path) for name, path in config.grads.items()}, "probes": config.probes,
