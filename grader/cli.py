@@ -23,6 +23,7 @@ from rich.text import Text
 from . import __version__
 from . import rubric as rubric_module
 from .grading import GradingOptions, grade
+from .rehearsal import rehearse
 from .checks import kind_class, metric
 from .report import gradescope, html_page, json_format, junit, manual, markdown, terminal
 from .report.i18n import LANGUAGES, localize
@@ -415,6 +416,11 @@ def validate_command(rubric_spec: str) -> None:
         rubric_module.resolve_references(rubric)
     except RubricError as exc:
         raise click.exceptions.Exit(_fail(str(exc)))
+    problems = rehearse(rubric)
+    if problems:
+        for problem in problems[:-1]:
+            _fail(str(problem))
+        raise click.exceptions.Exit(_fail(str(problems[-1])))
     table = Table(title=f"{rubric.id}: {rubric.title}")
     for column in ("item", "kind", "points", "visibility", "notebook"):
         table.add_column(column)

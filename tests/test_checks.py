@@ -277,3 +277,16 @@ def test_gradient_names_that_returns_does_not_list_are_a_rubric_error(write_rubr
     with pytest.raises(rubric_module.RubricError) as error:
         rubric_module.load(write_rubric(text, {"refs.py": REFS}, name="bad.toml"))
     assert "backward_own" in str(error.value) and "grads" in str(error.value) and "names dx" in str(error.value)
+
+
+def test_a_shape_that_differs_by_size1_axes_passes_only_where_the_rubric_accepts_it_and_is_named(
+        tmp_path, toy, write_rubric):
+    tolerant = rubric_module.load(write_rubric(
+        RUBRIC.replace('target = "double"', 'target = "double"\nignore_size1_axes = true'), {"refs.py": REFS},
+        name="tolerant.toml"))
+    cells = ["import numpy as np", "def double(x, params):\n    return (2 * x)[None]"]
+    items, _ = grade_cells(tmp_path, tolerant, *cells)
+    assert items["double"].status == "passed"
+    assert "accepted for (" in items["double"].feedback and "shape (1, " in items["double"].feedback
+    items, _ = grade_cells(tmp_path, toy, *cells)
+    assert items["double"].status == "failed" and "expected shape (" in items["double"].feedback

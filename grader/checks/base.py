@@ -45,6 +45,11 @@ class Check:
         """Validate the item's own fields; raise ``FieldError`` naming the field."""
         raise NotImplementedError
 
+    @classmethod
+    def rehearse(cls, config: Any, args: dict) -> None:
+        """Run the item's references once on ``args`` (the smallest case of its generator) for ``grade
+        validate``; raise ``FieldError`` naming the field at fault.  Kinds without references need not."""
+
     def run(self, context: CheckContext) -> Verdict:
         raise NotImplementedError
 

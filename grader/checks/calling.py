@@ -9,7 +9,7 @@ from ..execution.runner import Call, CallResult
 from ..rubric import FieldError, Generator
 from .base import CheckContext, Verdict, verdict_from_cases
 from .cases import Case, make_cases
-from .compare import Tolerance
+from .compare import Tolerance, summary, without_size1_axes
 
 IDENTIFIER_HELP = "must be the name of a function in the student's notebook"
 
@@ -24,13 +24,25 @@ def identifier(table: dict, key: str, required: bool = True) -> str | None:
 
 
 def tolerance(table: dict) -> Tolerance:
+    """``rtol``, ``atol`` and ``ignore_size1_axes`` (accept ``(1, H)`` for ``(H,)``, noted in the feedback)."""
     values = {}
     for key, default in (("rtol", Tolerance.rtol), ("atol", Tolerance.atol)):
         value = table.get(key, default)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
             raise FieldError(key, "must be a number ≥ 0")
         values[key] = float(value)
-    return Tolerance(**values)
+    return Tolerance(**values, size1_axes=flag(table, "ignore_size1_axes"))
+
+
+def judged(expected: Any, actual: Any, tolerance: Tolerance) -> "str | PassedWithNote | None":
+    """What is wrong with ``actual`` (None: nothing); a pass that needed a size-1 axis ignored says so."""
+    notes: list[str] = []
+    if tolerance.size1_axes:
+        actual, notes = without_size1_axes(expected, actual)
+    problem = summary(expected, actual, tolerance)
+    if problem is None and notes:
+        return PassedWithNote("; ".join(notes[:3]) + (" and others" if len(notes) > 3 else ""))
+    return problem
 
 
 def flag(table: dict, key: str, default: bool = False) -> bool:

@@ -15,6 +15,7 @@ import numpy as np
 class Tolerance:
     rtol: float = 1e-5
     atol: float = 1e-8
+    size1_axes: bool = False  # accept a shape that differs only by axes of size 1, and say so
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,25 @@ def summary(expected: Any, actual: Any, tolerance: Tolerance) -> str | None:
     others = [d.path for d in found[1:] if d.path]
     also = f" (also wrong: {', '.join(others)})" if others else ""
     return found[0].describe() + also
+
+
+def without_size1_axes(expected: Any, actual: Any, path: str = "") -> tuple[Any, list[str]]:
+    """``actual`` with every array whose shape differs from the expected one only by axes of size 1
+    reshaped to the expected shape (``(1, H)`` for ``(H,)``), and a note for each: a course may accept
+    these shapes, and the student should still hear that theirs differs."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        pairs = [(key, without_size1_axes(expected[key], actual[key], f"{path}[{key!r}]" if path else str(key)))
+                 if key in expected else (key, (actual[key], [])) for key in actual]
+        return {key: value for key, (value, _) in pairs}, [note for _, (_, notes) in pairs for note in notes]
+    if isinstance(expected, (tuple, list)) and isinstance(actual, (tuple, list)) and len(expected) == len(actual):
+        pairs = [without_size1_axes(e, a, f"{path}[{i}]") for i, (e, a) in enumerate(zip(expected, actual))]
+        return type(actual)(value for value, _ in pairs), [note for _, notes in pairs for note in notes]
+    if _is_number(expected) and _is_number(actual):
+        wanted, got = np.shape(expected), np.shape(actual)
+        if wanted != got and [n for n in wanted if n != 1] == [n for n in got if n != 1]:
+            where = f"{path}: " if path else ""
+            return np.reshape(actual, wanted), [f"{where}shape {tuple(got)} accepted for {tuple(wanted)}"]
+    return actual, []
 
 
 def _array_difference(expected: np.ndarray, actual: Any, tolerance: Tolerance, path: str) -> Difference | None:

@@ -16,11 +16,12 @@ from ..rubric import FieldError, Generator, item_callable
 from . import calling
 from .base import Check, CheckContext, Verdict
 from .cases import Case, configure_cases
-from .compare import Tolerance, summary
+from .compare import Tolerance
 from .conventions import canonical, with_aliases
 from .tensors import to_numpy, to_torch
 
-FIELDS = {"target", "reference", "inputs", "cases", "outputs", "compare", "rtol", "atol", "all_or_nothing"}
+FIELDS = {"target", "reference", "inputs", "cases", "outputs", "compare", "rtol", "atol", "ignore_size1_axes",
+          "all_or_nothing"}
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,19 @@ class FunctionCheck(Check):
         return FunctionConfig(calling.identifier(table, "target"), reference, generator, count, outputs, compare,
                               calling.tolerance(table), calling.flag(table, "all_or_nothing"))
 
+    @classmethod
+    def rehearse(cls, config: FunctionConfig, args: dict) -> None:
+        if config.reference is None:
+            return
+        try:
+            value = to_numpy(config.reference(*to_torch(list(args.values()))))
+        except Exception as exc:  # a course's code
+            raise FieldError("reference", f"raised {type(exc).__name__}: {exc} on the smallest case") from None
+        try:
+            calling.reference_outputs(value, config.outputs, config.compare)
+        except ValueError as exc:
+            raise FieldError("outputs", f"the reference {exc}") from None
+
     def run(self, context: CheckContext) -> Verdict:
         config: FunctionConfig = context.item.config
         aliases = context.rubric.aliases
@@ -66,13 +80,13 @@ class FunctionCheck(Check):
                                                     pick=pick),
                                   lambda case, value: self._judge(context, case, value))
 
-    def _judge(self, context: CheckContext, case: Case, value: Any) -> str | None:
+    def _judge(self, context: CheckContext, case: Case, value: Any) -> str | calling.PassedWithNote | None:
         config: FunctionConfig = context.item.config
         try:
             actual = calling.graded_outputs(canonical(value, context.rubric.aliases), config.outputs, config.compare)
         except ValueError as exc:
             return str(exc)
-        return summary(self._expected(context, case), actual, config.tolerance)
+        return calling.judged(self._expected(context, case), actual, config.tolerance)
 
     @staticmethod
     def _expected(context: CheckContext, case: Case) -> Any:

@@ -30,13 +30,13 @@ from ..rubric import FieldError, Generator, item_callable
 from . import calling
 from .base import Check, CheckContext, Verdict
 from .cases import Case, configure_cases, seeded_rng
-from .compare import Tolerance, first_difference, summary
+from .compare import Tolerance, first_difference
 from .conventions import canonical, with_aliases
 from .tensors import to_numpy, to_torch
 
 METHODS = ("reference", "finite-differences")
 FIELDS = {"target", "forward", "student_forward", "method", "inputs", "cases", "upstream", "cache", "grads",
-          "returns", "rtol", "atol", "all_or_nothing", "probes", "epsilon"}
+          "returns", "rtol", "atol", "ignore_size1_axes", "all_or_nothing", "probes", "epsilon"}
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,36 @@ class GradientCheck(Check):
                               returns, calling.tolerance({**default_tolerance, **table}),
                               calling.flag(table, "all_or_nothing"), probes, epsilon)
 
+    @classmethod
+    def rehearse(cls, config: GradientConfig, args: dict) -> None:
+        for name, path in config.grads.items():
+            try:
+                value = resolve(args, path)
+            except (KeyError, TypeError, IndexError):
+                raise FieldError("grads", f"{name} = '{'.'.join(path)}' names no input of the generator "
+                                          f"(its inputs: {', '.join(args)})") from None
+            if not (isinstance(value, np.ndarray) and value.dtype.kind == "f"):
+                raise FieldError("grads", f"{name} = '{'.'.join(path)}' is not a floating-point array, so it has "
+                                          "no gradient")
+        if config.forward is None:
+            return
+        try:
+            import torch
+
+            outputs = config.forward(*to_torch(list(args.values())))
+        except Exception as exc:  # a course's code
+            raise FieldError("forward", f"raised {type(exc).__name__}: {exc} on the smallest case") from None
+        count = len(outputs) if isinstance(outputs, (tuple, list)) else 1
+        wanted = [("upstream", i) for i in config.upstream] + ([] if config.student_forward else [("cache", config.cache)])
+        for field_name, index in wanted:
+            if index >= count:
+                raise FieldError(field_name, f"index {index}, but the forward returns {count} output"
+                                             f"{'s' if count != 1 else ''}")
+        for index in config.upstream:
+            output = outputs[index] if isinstance(outputs, (tuple, list)) else outputs
+            if not (isinstance(output, torch.Tensor) and output.is_floating_point()):
+                raise FieldError("upstream", f"output {index} of the forward is not a floating-point tensor")
+
     def run(self, context: CheckContext) -> Verdict:
         config: GradientConfig = context.item.config
         if config.method == "finite-differences":
@@ -175,8 +205,8 @@ class GradientCheck(Check):
         except ValueError as exc:
             return f"{config.target}() {exc}"
         reference = self._expected(context, case)
-        problem = summary(reference.expected, actual, config.tolerance)
-        if problem is None or config.student_forward is None:
+        problem = calling.judged(reference.expected, actual, config.tolerance)
+        if not isinstance(problem, str) or config.student_forward is None:
             return problem
         return self._against_own_forward(context, case, actual, reference) or problem
 
