@@ -22,6 +22,8 @@ from rich.text import Text
 
 from . import __version__
 from . import rubric as rubric_module
+from . import environment
+from .faults import GraderFault
 from .grading import GradingOptions, grade
 from .rehearsal import rehearse
 from .checks import kind_class, metric
@@ -90,6 +92,7 @@ def main() -> None:
     grade check NOTEBOOK --bundle BUNDLE    a student checks their own files against a bundle
     grade similar DIR -r hw3                pairs of submissions that share code beyond the template
     grade doctor                            check that this machine can grade, and show what is in force
+  grade env RUBRIC                        build the course environment a rubric declares (once), show it
     """
 
 
@@ -120,7 +123,7 @@ def submission_command(submission: Path, rubric_spec: str | None, output_format:
     rubric = _load_rubric(rubric_spec or _detect_rubric(submission))
     overrides = {"call_timeout_s": call_timeout, "cell_timeout_s": cell_timeout, "notebook_timeout_s": notebook_timeout}
     options = GradingOptions(limit_overrides=overrides, keep_workspace=keep_workspace, sandbox=sandbox_mode,
-                             data_dir=data_dir)
+                             data_dir=data_dir, environment_paths=_course_environment(rubric))
     try:
         report = grade(submission, rubric, options)
     except RuntimeError as exc:  # --sandbox require on a machine without it: the machine's fault, not the student's
@@ -131,6 +134,23 @@ def submission_command(submission: Path, rubric_spec: str | None, output_format:
         raise click.exceptions.Exit(EXIT_UNREADABLE)
     if fail_under is not None and report.total.percent < fail_under:
         raise click.exceptions.Exit(EXIT_BELOW_THRESHOLD)
+
+
+def _announcer(console: Console):
+    """Where a one-time notice goes (the course environment's first build): stderr, never the report."""
+    return lambda message: console.print(terminal.inert(message), style="cyan")
+
+
+def _course_environment(rubric: Rubric) -> tuple[str, ...]:
+    """The course environment built before grading, with one line for the TA the first time; a build that
+    fails is left for the grading to report as a grader fault on the items that need it."""
+    if rubric.environment is None:
+        return ()
+    try:
+        built = environment.ensure(rubric.environment, _announcer(Console(stderr=True)))
+    except GraderFault:
+        return ()
+    return (str(built.site),)
 
 
 def _exit_for_fault(report: Report) -> None:
@@ -286,8 +306,8 @@ def batch_command(source: Path, rubric_spec: str, results: Path, jobs: int, time
         overrides = {"call_timeout_s": call_timeout, "cell_timeout_s": cell_timeout}
         options = GradingOptions(limit_overrides=overrides, sandbox=sandbox_mode, data_dir=data_dir,
                                  warm_kernels=warm_kernels)
-        batch = Batch(rubric_spec, results, options, jobs, dask_address, times)
         console = Console(stderr=True)
+        batch = Batch(rubric_spec, results, options, jobs, dask_address, times, announce=_announcer(console))
         with _progress(console, quiet) as (progress, task):
             def report_progress(name: str, done: int, total: int, failed: int) -> None:
                 progress.update(task, completed=done, total=total, failures=failed, last=name)
@@ -430,6 +450,26 @@ def validate_command(rubric_spec: str) -> None:
     console.print(table)
     console.print(f"[green]valid[/green]: {len(rubric.items)} items, {rubric.max_points:g} points, "
                   f"{len(rubric.notebooks)} notebook(s) — {rubric.path}")
+
+
+@main.command("env")
+@click.argument("rubric_spec", metavar="RUBRIC")
+def env_command(rubric_spec: str) -> None:
+    """Build the rubric's course environment (once; it is cached) and show what it holds."""
+    rubric = _load_rubric(rubric_spec)
+    console = Console()
+    if rubric.environment is None:
+        console.print(f"{rubric.id}: no [environment]: notebooks run with the grader's own Python ({sys.executable})")
+        return
+    try:
+        built = environment.ensure(rubric.environment, _announcer(Console(stderr=True)))
+    except GraderFault as fault:
+        raise click.exceptions.Exit(_fail(f"{fault.cause}\nfix: {fault.fix}", EXIT_GRADER_FAULT))
+    how = "cached" if built.cached else f"built in {built.seconds:.1f} s"
+    console.print(terminal.inert(f"{rubric.id}: {', '.join(rubric.environment.requirements)} — {how}"))
+    console.print(terminal.inert(f"packages (on the kernel's sys.path, read-only): {built.site}"))
+    for package in built.packages or ["(none: the grader's own Python has them all)"]:
+        console.print(terminal.inert(f"  {package}"))
 
 
 @main.command("template")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from . import __version__
+from . import __version__, environment
 from .checks import kind_class
 from .checks.base import CheckContext, Verdict
 from .execution import preflight, sandbox
@@ -33,6 +33,8 @@ class GradingOptions:
     expected_cache: dict = field(default_factory=dict)  # shared by every submission of one session
     zygote: Spawner | None = None  # forks warm kernels (grade batch); workspaces are made in its stage
     warm_kernels: bool = True  # grade batch: fork kernels from a warm zygote where it keeps every protection
+    # the course environment's package folders, once built (grade batch builds it before its workers start)
+    environment_paths: tuple[str, ...] = ()
 
 
 def _item_result(item: Item, verdict: Verdict, duration: float) -> ItemResult:
@@ -152,7 +154,12 @@ def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, 
                                f"ignored {', '.join(others)}")
     path = submission.workspace.joinpath(*PurePosixPath(chosen).parts)
     report.warnings += _copy_starter_files(notebook, path.parent)
-    runner = NotebookRunner(path, notebook.mode, limits, submission.workspace, protections, zygote)
+    try:
+        extra_paths = environment_paths(rubric, options)
+    except GraderFault as fault:
+        record.problem = f"the notebook could not be executed: {fault.cause}"
+        return faulted_items(items, fault)
+    runner = NotebookRunner(path, notebook.mode, limits, submission.workspace, protections, zygote, extra_paths)
     try:
         with runner:
             _record_execution(record, runner)
@@ -169,6 +176,14 @@ def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, 
         return faulted_items(items, fault)
     finally:
         _record_execution(record, runner)
+
+
+def environment_paths(rubric: Rubric, options: GradingOptions) -> tuple[str, ...]:
+    """The course environment's package folders for the kernel (built here the first time, when no batch
+    built it before); ``GraderFault`` when it cannot be built."""
+    if rubric.environment is None:
+        return ()
+    return options.environment_paths or (str(environment.ensure(rubric.environment).site),)
 
 
 def _kernel_start_fault(exc: Exception, notebook: str, options: GradingOptions, limits: Limits,

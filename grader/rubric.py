@@ -24,6 +24,7 @@ from .execution.cells import MODES, defined_names
 from .execution.limits import FIELD_NAMES as LIMIT_FIELDS
 from .execution.limits import Limits
 from . import fixtures
+from .environment import REQUIREMENT, Environment
 from . import late as late_policy
 from .fixtures import StoredCase
 from .late import LatePolicy
@@ -107,6 +108,7 @@ class Rubric:
     detect: bool = True  # may `grade ZIP` pick this rubric from the file name alone?
     hidden_until: str = "published"  # hidden items on Gradescope: shown once grades are published, or never
     late: "LatePolicy | None" = None  # the [late] table: deadline, free-day budget, penalty
+    environment: "Environment | None" = None  # the [environment] table: packages the notebooks import
     solution_files: tuple[Path, ...] = ()  # a correct submission's other files (a predictions CSV), for selftest
     titles: dict[str, str] = field(default_factory=dict)  # the assignment's title in other languages
     raw: dict = field(repr=False, default_factory=dict)
@@ -199,7 +201,7 @@ def _build(path: Path, raw: dict, sha256: str) -> Rubric:
     except late_policy.LateError as exc:
         raise RubricError(path, "[late]", exc.field, str(exc)) from None
     rubric = Rubric(path=path, id=rubric_id, answers_match=tuple(answers_match), answers_solution=solution, detect=detect,
-                    late=late, hidden_until=hidden_until,
+                    late=late, hidden_until=hidden_until, environment=_environment(path, raw),
                     solution_files=tuple(_rubric_file(path, "[assignment]", "solution_files", f) for f in solution_files),
                     title=_string(path, "[assignment]", assignment, "title") or rubric_id,
                     titles=_titles(path, "[assignment]", assignment),
@@ -285,6 +287,35 @@ def _string(path: Path, where: str, table: dict, key: str, required: bool = Fals
     if not isinstance(value, str) or not value:
         raise RubricError(path, where, key, "required" if value is None else "must be a non-empty string")
     return value
+
+
+def _environment(path: Path, raw: dict) -> Environment | None:
+    """``[environment]``: ``requirements`` (PEP 508 strings), ``find_links`` (folders of wheels beside the
+    rubric) and ``offline``."""
+    table = _table(path, raw, "environment")
+    if not table:
+        return None
+    for key in table:
+        if key not in ("requirements", "find_links", "offline"):
+            raise RubricError(path, "[environment]", key, "unknown field (known: requirements, find_links, offline)")
+    requirements = table.get("requirements", [])
+    if not isinstance(requirements, list) or not all(isinstance(r, str) and REQUIREMENT.match(r.strip())
+                                                       for r in requirements):
+        raise RubricError(path, "[environment]", "requirements",
+                          "must list requirements such as \"matplotlib\" or \"tqdm>=4\" (no pip options)")
+    links = table.get("find_links", [])
+    if not isinstance(links, list) or not all(isinstance(link, str) for link in links):
+        raise RubricError(path, "[environment]", "find_links", "must list folders of wheels, relative to the rubric")
+    folders = tuple((path.parent / link).resolve() for link in links)
+    for link, folder in zip(links, folders):
+        if not folder.is_dir():
+            raise RubricError(path, "[environment]", "find_links", f"folder not found: {link}")
+    offline = table.get("offline", False)
+    if not isinstance(offline, bool):
+        raise RubricError(path, "[environment]", "offline", "must be true or false")
+    if not requirements:
+        return None
+    return Environment(tuple(r.strip() for r in requirements), folders, offline)
 
 
 def _rubric_file(path: Path, where: str, key: str, relative: str) -> Path:

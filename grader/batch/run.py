@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import late as late_policy
-from .. import __version__
+from .. import __version__, environment
 from ..execution import preflight
 from ..execution.limits import Limits
 from ..execution.sandbox import protections_for
@@ -120,7 +120,7 @@ def _start_zygote(options: GradingOptions, wait: bool = True) -> Zygote | None:
     """A warm zygote where it keeps every protection, else None (kernels start cold, as they always could)."""
     if not options.warm_kernels or not warm_kernels_keep(protections_for(options.sandbox, Limits())):
         return None
-    zygote = Zygote()
+    zygote = Zygote(extra_paths=options.environment_paths)
     try:
         zygote.start(wait=wait)
     except (OSError, ZygoteError):
@@ -171,8 +171,9 @@ def _fault_signature(report: dict) -> tuple:
 
 class Batch:
     def __init__(self, rubric_spec: str, results: Path, options: GradingOptions, jobs: int = 1,
-                 dask_address: str | None = None, times: dict | None = None):
-        self.rubric_spec = rubric_spec
+                 dask_address: str | None = None, times: dict | None = None,
+                 announce: Callable[[str], None] = lambda _: None):
+        self.rubric_spec, self.announce = rubric_spec, announce
         self.rubric = load(rubric_spec)
         self.results, self.options, self.jobs = results, options, max(1, jobs)
         self.dask_address, self.times = dask_address, times or {}
@@ -244,18 +245,19 @@ class Batch:
         # one zygote for the run, importing while the workers start (and while the first submission is
         # unpacked): its kernels' first request waits for it.  The preflight runs meanwhile, in a thread of
         # its own; no result leaves here before it has passed.
-        zygote = _start_zygote(self.options, wait=False)
+        base = self._with_environment()
+        zygote = _start_zygote(base, wait=False)
         checking = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dlgrade-preflight")
         try:
             checked = checking.submit(preflight.run, self.options.sandbox,
                                       self.rubric.limits.merged(self.options.limit_overrides), zygote)
             if self.jobs == 1:
-                options = dataclasses.replace(self.options, zygote=zygote, warm_kernels=zygote is not None)
+                options = dataclasses.replace(base, zygote=zygote, warm_kernels=zygote is not None)
                 graded = ((entry, key, self._guarded(lambda: _grade_twice_on_fault(entry.path, self.rubric, options),
                                                      entry)) for entry, key in todo)
             else:
                 link = zygote.link() if zygote is not None else None
-                options = dataclasses.replace(self.options, zygote=link, warm_kernels=zygote is not None)
+                options = dataclasses.replace(base, zygote=link, warm_kernels=zygote is not None)
                 graded = self._grade_in_pool(todo, options)
             with contextlib.closing(graded):
                 for index, result in enumerate(graded):
@@ -266,6 +268,17 @@ class Batch:
             checking.shutdown(wait=True)
             if zygote is not None:
                 zygote.close()
+
+    def _with_environment(self) -> GradingOptions:
+        """The options with the course environment built once, before any worker needs it; a build that
+        fails stops the run before anything is graded."""
+        if self.rubric.environment is None:
+            return self.options
+        try:
+            built = environment.ensure(self.rubric.environment, self.announce)
+        except GraderFault as fault:
+            raise BatchFault(fault) from None
+        return dataclasses.replace(self.options, environment_paths=(str(built.site),))
 
     def _grade_in_pool(self, todo: list[tuple[Entry, str]], options: GradingOptions):
         # forkserver, not fork: this process has threads (the progress display); the server imports the

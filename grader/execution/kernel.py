@@ -104,7 +104,8 @@ class _SandboxedKernelManager(AsyncKernelManager):
         session = self.grading_session
         sandbox.share_connection_file(Path(self.connection_file), session.protections, session.uid)
         return sandbox.wrap(command, workspace=session.workspace, cwd=session.cwd, runtime_dir=session._runtime_dir,
-                            limits=session.limits, protections=session.protections, uid=session.uid)
+                            limits=session.limits, protections=session.protections, uid=session.uid,
+                            extra_paths=session.extra_paths)
 
 
 class _WarmProvisioner(LocalProvisioner):
@@ -222,9 +223,11 @@ def _mark_truncated(outs) -> None:
         outs.append(nbformat.v4.new_output("stream", name="dlgrade-truncated", text=""))
 
 
-def kernel_environment(home: Path) -> dict[str, str]:
-    """The only environment the student's code sees: no tokens, proxies or grader settings."""
+def kernel_environment(home: Path, extra_paths: tuple[str, ...] = ()) -> dict[str, str]:
+    """The only environment the student's code sees: no tokens, proxies or grader settings;
+    ``extra_paths`` (a course environment's packages) go on its ``sys.path``."""
     return {
+        **({"PYTHONPATH": os.pathsep.join(extra_paths)} if extra_paths else {}),
         "PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin",
         "HOME": str(home),
         "TMPDIR": str(home),
@@ -254,6 +257,7 @@ class KernelSession:
     zygote: Spawner | None = None  # forks the kernel warm; None (or a dead one): a cold start
     warm: bool = False  # whether the running kernel was forked by the zygote
     stderr_path: Path | None = None  # a cold kernel's stderr goes there (the preflight's, to explain a failure)
+    extra_paths: tuple[str, ...] = ()  # a course environment's packages, read-only on the kernel's sys.path
     clock: KernelClock = field(default_factory=KernelClock)
     _client: _CappedClient | None = None
     _runtime_dir: Path | None = None
@@ -309,7 +313,7 @@ class KernelSession:
             # the kernel's own file descriptors never reach the grader's stdout (which may carry a JSON report)
             with open(self.stderr_path or os.devnull, "ab") as stderr:
                 loop.run_until_complete(client.async_start_new_kernel(cwd=str(self.cwd),
-                                                                      env=kernel_environment(self.cwd),
+                                                                      env=kernel_environment(self.cwd, self.extra_paths),
                                                                       stdout=subprocess.DEVNULL, stderr=stderr))
             loop.run_until_complete(client.async_start_new_kernel_client())
         except BaseException:

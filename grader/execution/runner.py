@@ -132,6 +132,7 @@ class NotebookRunner:
     workspace: Path | None = None  # the submission's root, mirrored into the sandbox (default: the notebook's folder)
     protections: Protections | None = None
     zygote: Spawner | None = None  # starts the kernel warm (grade batch)
+    extra_paths: tuple[str, ...] = ()  # a course environment's packages, read-only on the kernel's sys.path
     units: list[CodeUnit] = field(default_factory=list)
     errors: list[CellError] = field(default_factory=list)
     duration_s: float = 0.0
@@ -149,7 +150,7 @@ class NotebookRunner:
         if package:  # a module of a package (cs231n/rnn_layers.py): its relative imports resolve
             self.units.insert(0, CodeUnit(0, f"__package__ = {package!r}"))
         self._session = KernelSession(folder, self.limits, self.workspace, self.protections,
-                                      zygote=self.zygote, stderr_path=self.stderr_path)
+                                      zygote=self.zygote, stderr_path=self.stderr_path, extra_paths=self.extra_paths)
         self._session.start()
         try:
             self._run_units(started)

@@ -92,10 +92,10 @@ SCRATCH = ("/tmp", "/var/tmp", "/dev/shm")
 
 
 @functools.cache
-def python_roots() -> tuple[str, ...]:
+def python_roots(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The folders that hold the interpreter and its packages: a venv's and the Python it was made from
-    (pyenv, conda, uv, the system's), wherever they are."""
-    roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    (pyenv, conda, uv, the system's), wherever they are, and ``extra`` (a course environment's packages)."""
+    roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, *extra)}
     roots |= {os.path.realpath(p) for p in [*site.getsitepackages(), site.getusersitepackages()] if os.path.isdir(p)}
     return tuple(sorted(r for r in roots if not any(r != other and r.startswith(other + os.sep) for other in roots)))
 
@@ -104,10 +104,11 @@ def under_scratch(path: str) -> bool:
     return any(path == top or path.startswith(top + os.sep) for top in SCRATCH)
 
 
-def _python_mounts() -> list[str]:
-    """The interpreter and its packages, read-only, with the grader's own packages covered by empty
-    directories (an editable install points outside these paths and is not mounted at all)."""
-    roots = python_roots()
+def _python_mounts(extra: tuple[str, ...] = ()) -> list[str]:
+    """The interpreter and its packages (and a course environment's), read-only, with the grader's own
+    packages covered by empty directories (an editable install points outside these paths and is not
+    mounted at all)."""
+    roots = python_roots(extra)
     args = _traversable_parents(roots)
     for root in roots:
         args += ["--ro-bind", root, root]
@@ -155,7 +156,7 @@ def kernel_uid() -> int:
 
 
 def wrap(command: list[str], *, workspace: Path, cwd: Path, runtime_dir: Path, limits: Limits,
-         protections: Protections, uid: int = NOBODY) -> list[str]:
+         protections: Protections, uid: int = NOBODY, extra_paths: tuple[str, ...] = ()) -> list[str]:
     """The full command line that starts ``command`` (the kernel) inside the sandbox."""
     prlimit = shutil.which("prlimit")
     limited = [prlimit, *_limit_args(limits), "--", *command] if prlimit and protections.resource_limits else command
@@ -168,7 +169,7 @@ def wrap(command: list[str], *, workspace: Path, cwd: Path, runtime_dir: Path, l
             "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
     if not root:
         args.append("--unshare-user")
-    args += _system_mounts() + _device_mounts() + _scratch_mounts(limits.disk_mb * 2**20) + _python_mounts()
+    args += _system_mounts() + _device_mounts() + _scratch_mounts(limits.disk_mb * 2**20) + _python_mounts(extra_paths)
     args += ["--ro-bind", str(workspace), SUBMISSION_MOUNT]
     args += _traversable_parents([workspace, runtime_dir])
     args += ["--perms", "1777", "--size", str(limits.disk_mb * 2**20), "--tmpfs", str(workspace),
@@ -189,14 +190,14 @@ ZYGOTE_CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_CHOWN",
 ZYGOTE_HOLDS = ("/dlgrade-submission", "/dlgrade-runtime")
 
 
-def wrap_zygote(command: list[str], *, stage: Path) -> list[str]:
+def wrap_zygote(command: list[str], *, stage: Path, extra_paths: tuple[str, ...] = ()) -> list[str]:
     """The outer sandbox of the warm zygote (root only): the same view of the system and Python as a
     kernel's, no network, and ``stage`` (where every submission's workspace and kernel runtime folder
     is made) at its own path; each kernel forked from it hides all of ``stage`` but its own."""
     stage = stage.resolve()
     args = [bwrap_binary(), "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net", "--unshare-ipc",
             "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
-    args += _system_mounts() + _device_mounts() + _scratch_mounts() + _python_mounts()
+    args += _system_mounts() + _device_mounts() + _scratch_mounts() + _python_mounts(extra_paths)
     args += [*_traversable_parents([stage]), "--bind", str(stage), str(stage)]
     for hold in ZYGOTE_HOLDS:
         args += ["--dir", hold]

@@ -65,8 +65,14 @@ class Spawner:
                      arguments=arguments, uid=uid, env=env,
                      rlimits=sandbox.rlimits(limits), disk_bytes=limits.disk_mb * 2**20,
                      holds=list(sandbox.ZYGOTE_HOLDS),
-                     python_under_scratch=[root for root in sandbox.python_roots() if sandbox.under_scratch(root)])
+                     python_under_scratch=[root for root in sandbox.python_roots(_on_path(env))
+                                           if sandbox.under_scratch(root)])
         return KernelProcess(self, identity)
+
+
+def _on_path(env: dict[str, str]) -> tuple[str, ...]:
+    """The folders the kernel's environment puts on its sys.path (a course environment's packages)."""
+    return tuple(path for path in env.get("PYTHONPATH", "").split(os.pathsep) if path)
 
 
 def _checked(answer: dict) -> dict:
@@ -81,6 +87,7 @@ class Zygote(Spawner):
     process that starts it owns it (its stdin); other processes reach it through ``link()``."""
 
     preload: tuple[str, ...] = PRELOAD
+    extra_paths: tuple[str, ...] = ()  # a course environment's packages, visible read-only to every kernel
     stage: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="dlgrade-warm-")))
     _process: subprocess.Popen | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -103,7 +110,8 @@ class Zygote(Spawner):
         command = [sys.executable, "-c", ZYGOTE_SOURCE, json.dumps(list(self.preload)), str(self.address.resolve())]
         from .kernel import kernel_environment  # kernel imports this module
 
-        self._process = subprocess.Popen(sandbox.wrap_zygote(command, stage=self.stage), stdin=subprocess.PIPE,
+        wrapped = sandbox.wrap_zygote(command, stage=self.stage, extra_paths=self.extra_paths)
+        self._process = subprocess.Popen(wrapped, stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                          env=kernel_environment(Path("/tmp")))
         self._expect("listening")

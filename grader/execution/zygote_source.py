@@ -91,6 +91,8 @@ def _become_unprivileged(request):
 def _start_kernel(request):
     os.environ.clear()
     os.environ.update(request["env"])
+    # what a fresh interpreter does with PYTHONPATH (a course environment's packages), done after the fork
+    sys.path[1:1] = [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path]
     os.chdir(request["cwd"])
     random.seed()  # forked children would otherwise share the zygote's random state
     for name in ("numpy", "torch"):

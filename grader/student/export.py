@@ -101,6 +101,8 @@ def _write(rubric: Rubric, folder: Path, count: int) -> Export:
                 "generators": generators, "items": items}
     if rubric.answers_match:
         document["answers"] = {"match": list(rubric.answers_match)}
+    if rubric.environment is not None:  # the TA's wheel folders stay with the TA: a student's machine has an index
+        document["environment"] = {"requirements": list(rubric.environment.requirements)}
     (folder / "rubric.toml").write_text(f"# Public self-checks of {rubric.id}, written by grade export-student.\n"
                                         + tomli_w.dumps(_without_empty(document)), encoding="utf-8")
     meta = {"format": BUNDLE_FORMAT, "version": 1, "assignment": {"id": rubric.id, "title": rubric.title},
