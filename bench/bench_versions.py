@@ -129,7 +129,9 @@ Command: `python bench/bench_versions.py --baseline {f['baseline']} --size {f['s
 --write bench/RESULTS-versions.md` (this machine: 2 cores; every figure below comes from that one run).
 Class: {f['size']} hw3 P1 submissions ({', '.join(f'{n} {k}' for k, n in f['class'].items())}), `grade batch -j
 {f['jobs']}`, the slow and hostile ones bounded by `--call-timeout 3 --cell-timeout 3`. Each pair of runs
-alternates its order; a ratio is the median of the paired ratios (its range in brackets).
+alternates its order; a ratio is the median of the paired ratios (its range in brackets): pairing a
+run with its neighbour cancels the machine's drift, which the per-submission medians (each column's
+median run ÷ the class size) keep, so the two can disagree in sign by a few per cent.
 
 | comparison | per submission | ratio |
 | --- | --- | --- |

@@ -153,8 +153,11 @@ def _definitions_of(index: int, source: str) -> CodeUnit | None:
     note = "; ".join(unreadable)
     if not kept:
         return CodeUnit(index, "", note=note, unread=unread) if note else None
-    program = (DEFINITIONS_RUNNER + f"__dlgrade_definitions__({index}, {kept!r}, {NOTES_MIME!r}, {VALUE_WALL_BUDGET_S / VALUE_BUDGET_S!r})\n"
-               "del __dlgrade_definitions__\n")
+    # the runner is defined once per kernel (a definition compiled for every cell cost 4 ms of each), and
+    # again if the student's code removed it; the agent's installation removes it
+    program = ("if '__dlgrade_definitions__' not in get_ipython().user_ns:\n"
+               f"    __import__('builtins').exec({DEFINITIONS_RUNNER!r}, get_ipython().user_ns)\n"
+               f"__dlgrade_definitions__({index}, {kept!r}, {NOTES_MIME!r}, {VALUE_WALL_BUDGET_S / VALUE_BUDGET_S!r})\n")
     return CodeUnit(index, "\n".join(text for text, *_ in kept), note=note, program=program, unread=unread)
 
 

@@ -24,7 +24,8 @@ MAX_NOTEBOOK_BYTES = 64 * 2**20
 AGENT_SOURCE = resources.files(__package__).joinpath("agent_source.py").read_text()
 # IPython tokenizes every cell for its input transforms (magics, shell escapes), which costs more than
 # the agent's own definitions; as one string literal the agent is a single token, compiled by Python.
-AGENT_INSTALL = ("import builtins as __dlgrade_builtins__\n"
+AGENT_INSTALL = ("get_ipython().user_ns.pop('__dlgrade_definitions__', None)\n"
+                 "import builtins as __dlgrade_builtins__\n"
                  f"__dlgrade_builtins__.exec(__dlgrade_builtins__.compile({AGENT_SOURCE!r}, '<dlgrade agent>', "
                  "'exec'), get_ipython().user_ns)\n"
                  "del __dlgrade_builtins__")
