@@ -42,6 +42,7 @@ from ..faults import GraderFault, fault_of
 from ..grading import GradingOptions, faulted_items, grade
 from ..report import json_format
 from ..report.model import GraderInfo, Report, SubmissionInfo, totals
+from ..report.text import spreadsheet_cell
 from ..rubric import Rubric, load, references
 from . import cache
 from .gradebook import Gradebook
@@ -372,10 +373,10 @@ def write_gradebook_csv(path: Path, rubric: Rubric, book: Gradebook) -> None:
         items = {item["id"]: item for item in report["items"]}
         late, student, total = report.get("late", {}), report["student"], report["total"]
         status = "error" if report.get("error") else "refused" if late.get("refused") else "graded"
-        writer.writerow([
+        writer.writerow([*(spreadsheet_cell(str(cell)) for cell in (  # names and files come from students
             student_key, student.get("student_id") or "", student.get("first") or "", student.get("last") or "",
             report["submission"]["file"], report.get("submitted_at") or "", report.get("time_source") or "",
-            " ".join(report.get("superseded", [])),
+            " ".join(report.get("superseded", [])))),
             *[f"{items[i]['score']:g}" if i in items else "" for i in item_ids],
             f"{total['score'] - _manual_score(report):g}", f"{total['manual_pending']:g}", f"{total['max']:g}",
             late.get("days_late", 0), late.get("free_days_used", 0), f"{late.get('penalty_percent', 0):g}",

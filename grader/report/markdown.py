@@ -14,6 +14,9 @@ from .model import Report
 from .text import clean, item_points, points
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~!#])")
+# what GitHub's Markdown turns into a link by itself: a scheme, www., an e-mail's @; a word joiner
+# (U+2060, invisible) inside each keeps the text as written and unlinked
+AUTOLINK = re.compile(r"(?i)\b(https?|ftp|mailto|xmpp)(?=:)|\b(www)(?=\.)|(?<=[\w.+-])(@)(?=[\w-])")
 ICON = {"passed": "✅", "partial": "🟡", "failed": "❌", "error": "⛔", "manual": "📝", "skipped": "⏭️",
         "grader_error": "🛠️"}
 
@@ -21,6 +24,8 @@ ICON = {"passed": "✅", "partial": "🟡", "failed": "❌", "error": "⛔", "ma
 def escape(text: str | None, limit: int = 4000) -> str:
     """Inline-safe: one line, no HTML, no Markdown syntax."""
     value = MARKDOWN_SPECIAL.sub(r"\\\1", clean(text, limit).replace("\n", " "))
+    value = AUTOLINK.sub(lambda match: (match.group(1) or match.group(2) or "") + "\u2060" + (match.group(3) or ""),
+                         value)
     return html.escape(value, quote=False)  # after the backslashes, so no entity is cut by one
 
 
