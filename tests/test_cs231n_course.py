@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from helpers import GRADE, REPO, write_zip
+from helpers import REPO, write_zip
 from test_cli_e2e import run
 
 pytestmark = pytest.mark.e2e

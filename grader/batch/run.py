@@ -26,6 +26,7 @@ import multiprocessing.util
 import signal
 import tempfile
 import time
+import urllib.parse
 from dataclasses import asdict, dataclass, field
 from datetime import timezone
 from pathlib import Path
@@ -323,8 +324,10 @@ class Batch:
 
     def _finish(self, book: Gradebook, entry: Entry, key: str, raw: dict, reason: str) -> None:
         report = cache.rescore(raw, self.rubric)
-        report_path = self.results / "reports" / f"{_safe(entry.student_key)}.json"
-        previous = _read_report(report_path) or book.previous_report(self.rubric.id, entry.student_key)
+        report_path = self.results / "reports" / f"{report_name(entry.student_key)}.json"
+        legacy = self.results / "reports" / f"{_legacy_name(entry.student_key)}.json"
+        previous = (_read_report(report_path) or _read_report(legacy, entry.name)
+                    or book.previous_report(self.rubric.id, entry.student_key))
         report.setdefault("warnings", []).extend(cache.carry_manual_points(previous, report))
         report["superseded"] = entry.superseded
         if not any(report["student"].values()):  # a platform's prefixed file name, identified by the inbox
@@ -347,17 +350,37 @@ class Batch:
         book.record(self.rubric.id, entry, key, raw, report, reason, late_row)
 
 
-def _read_report(path: Path) -> dict | None:
-    """The report a TA may have edited with ``grade manual`` since the last run."""
+def _read_report(path: Path, file: str | None = None) -> dict | None:
+    """The report a TA may have edited with ``grade manual`` since the last run (only if it is the report
+    of ``file``, when given)."""
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return report if isinstance(report, dict) else None
+    if not isinstance(report, dict):
+        return None
+    if file is not None and (report.get("submission") or {}).get("file") != file:
+        return None
+    return report
 
 
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:120] or "submission"
+def report_name(student_key: str) -> str:
+    """A file name for one student's report that no other student's key can share: every character but
+    letters (a Persian name's too), digits and ``_.-`` is percent-encoded (``%`` too, so the encoding is
+    one-to-one); a long key is cut and followed by ``+`` and its hash (``+`` is always encoded, so no
+    short key reaches it).  ``Alice_Smith`` and ``Alice Smith`` once shared ``Alice_Smith.json``, and with
+    it manual points."""
+    quoted = "".join(c if c.isalnum() or c in "_.-" else urllib.parse.quote(c, safe="") for c in student_key)
+    if not quoted:
+        return "+empty"
+    if len(quoted) > 120:
+        return f"{quoted[:100]}+{hashlib.sha256(student_key.encode()).hexdigest()[:16]}"
+    return quoted
+
+
+def _legacy_name(student_key: str) -> str:
+    """The name reports had before ``report_name``: read once, when it is this submission's own report."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in student_key)[:120] or "submission"
 
 
 def write_gradebook_csv(path: Path, rubric: Rubric, book: Gradebook) -> None:
