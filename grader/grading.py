@@ -1,6 +1,7 @@
 """Grade one submission: submission → execution → checks → Report.  Nothing here renders."""
 from __future__ import annotations
 
+import dataclasses
 import filecmp
 import shutil
 import time
@@ -98,9 +99,25 @@ def grade(zip_path: Path, rubric: Rubric, options: GradingOptions | None = None)
             else:
                 report.warnings.append(f"workspace kept at {submission.workspace}")
     _record_fault(report)
+    report.warnings = bounded(report.warnings)
+    for record in report.notebooks:
+        record.errors = bounded(record.errors)
     report.total = totals(report.items)
     report.duration_s = round(time.monotonic() - clock, 3)
     return report
+
+
+MAX_LISTED = 50  # warnings or cell errors a report lists: a submission may produce any number
+
+
+def bounded(entries: list) -> list:
+    """The first ``MAX_LISTED`` entries, and a line saying how many more there were: an answers file with
+    700,000 unknown questions once made a 54 MiB report."""
+    if len(entries) <= MAX_LISTED:
+        return entries
+    more = len(entries) - MAX_LISTED
+    last = f"… and {more} more, not listed"
+    return entries[:MAX_LISTED] + [last if isinstance(entries[0], str) else dataclasses.replace(entries[MAX_LISTED], error=last)]
 
 
 def _read_answers(submission: Submission, rubric: Rubric, report: Report) -> tuple[AnswersFile | None, str]:

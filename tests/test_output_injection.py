@@ -113,3 +113,24 @@ def test_gradebook_cells_from_file_names_are_never_formulas(tmp_path):
             assert row[column][:1] not in ("=", "+", "-", "@"), row
     assert {row["file"] for row in rows} == {"'=HYPERLINK(evil).zip", "'+SUM(1).zip", "'-2+3.zip", "'@cmd.zip",
                                              "plain.zip"}
+
+
+def test_an_answers_file_with_endless_unknown_questions_makes_a_small_report(tmp_path):
+    """200,000 headings of questions the assignment does not have: the report lists 50 warnings and says
+    how many more there were, instead of growing with the file."""
+    rubric = RUBRIC.replace("[limits]", '[answers]\nmatch = ["answers*.md"]\n\n[limits]') + '''
+[[items]]
+id = "essay"
+kind = "manual"
+points = 1
+'''
+    (tmp_path / "refs.py").write_text(REFS)
+    (tmp_path / "rubric.toml").write_text(rubric)
+    answers = "## essay\nmine\n" + "".join(f"## q{i}\nx\n" for i in range(200_000))
+    archive = write_zip(tmp_path / "s.zip", {"work.ipynb": notebook_text("def target(x):\n    return x + 1"),
+                                             "answers.md": answers})
+    done = run(archive, "--rubric", tmp_path / "rubric.toml", "--format", "json", "--out", tmp_path / "out")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "out" / "report.json").stat().st_size < 100_000
+    warnings = json.loads(done.stdout)["warnings"]
+    assert len(warnings) == 51 and warnings[-1] == "… and 199950 more, not listed"
