@@ -83,8 +83,8 @@ def location(environment: Environment) -> Path:
     return cache_root() / "envs" / environment.digest()[:20]
 
 
-def cached(environment: Environment) -> Built | None:
-    folder = location(environment)
+def cached(folder: Path) -> Built | None:
+    """The environment built in ``folder``, if a build finished there."""
     try:
         ready = json.loads((folder / READY).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -96,14 +96,14 @@ def ensure(environment: Environment, announce: Callable[[str], None] = lambda _:
     """The built environment, building it first if no process has; ``announce`` hears one line before a
     build (the TA's progress line) and nothing when the cache has it.  ``GraderFault`` when it cannot
     be built: no student is graded without what the course said its notebooks need."""
-    found = cached(environment)
+    folder = location(environment)  # the digest reads every installed package's metadata: once
+    found = cached(folder)
     if found is not None:
         return found
-    folder = location(environment)
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.parent / f"{folder.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process building it: wait, then use its result
-        found = cached(environment)
+        found = cached(folder)
         if found is not None:
             return found
         announce(f"building the course environment ({', '.join(environment.requirements)}) once; "
