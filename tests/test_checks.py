@@ -264,6 +264,10 @@ def own_cache(write_rubric):
     (OWN_FORWARD.replace("return", "raise ValueError('no')\n    return"), OWN_BACKWARD, "error",
      "tanh_forward() raised ValueError: no, so tanh_backward_t() could not be called with its result"),
     (OWN_FORWARD.replace("def tanh_forward", "def tanh_fwd"), OWN_BACKWARD, "error", "tanh_forward is not defined"),
+    # a forward that ignores its input and a zero backward agree, and earn nothing by agreeing
+    ("def tanh_forward(x, params):\n    return np.zeros_like(x), {}",
+     "def tanh_backward_t(dy, cache):\n    return np.zeros((dy.shape[0], 1)), np.zeros_like(dy)", "failed",
+     "dx: 10 of 10 values wrong"),
 ])
 def test_a_backward_receives_the_cache_its_own_forward_built_and_returns_a_named_tuple(
         tmp_path, own_cache, forward, backward, status, feedback):

@@ -144,3 +144,53 @@ def test_parameters_that_match_neither_by_name_nor_by_shape_are_named(tmp_path, 
     head = graded(tmp_path, gpt, renamed, FFN)["head"]
     assert "parameters do not match the reference's" in head.details["checks"]["values"]
     assert head.details["checks"]["causal"] == "ok"
+
+
+ZEROED_HEAD = HEAD.replace('        self.dropout = nn.Dropout(0.5)\n', '''        self.dropout = nn.Dropout(0.5)
+        for p in self.parameters():
+            nn.init.zeros_(p)
+''').replace("        return wei @ self.value(x)", "        return torch.zeros(B, T, self.value.out_features)")
+OVERWRITING_FFN = FFN.replace("    def forward(self, x):\n", '''    def forward(self, x):
+        with torch.no_grad():
+            for p in self.parameters():
+                p.zero_()
+''')
+IDENTITY_FFN = FFN.replace("        return self.fc_out(torch.relu(self.fc_in(x)))", "        return x + 0 * self.fc_out(self.fc_in(x))")
+
+
+def test_the_grader_chooses_the_weights_a_module_that_zeroes_its_own_gets_no_value_credit(tmp_path, gpt):
+    head = graded(tmp_path, gpt, ZEROED_HEAD, FFN)["head"]
+    checks = head.details["checks"]
+    assert "values wrong" in checks["values"] and "the grader's weights" in checks["values"]
+    assert "does not depend on the input" in checks["causal"]       # all zeros: causal only vacuously
+    assert checks["gradients_reach_all"] != "ok"                   # no gradient reaches the weights
+    assert head.score <= 4 * 2 / 5                                  # shape and count are all it has
+
+
+def test_a_forward_that_overwrites_its_weights_or_ignores_them_fails(tmp_path, gpt):
+    ffn = graded(tmp_path, gpt, HEAD, OVERWRITING_FFN)["ffn"]
+    assert ffn.score == 0 and "values wrong" in ffn.details["checks"]["values"]
+    assert "every token has the same output" in ffn.details["checks"]["permutation_equivariant"]
+    ffn = graded(tmp_path, gpt, HEAD, IDENTITY_FFN)["ffn"]
+    assert "values wrong" in ffn.details["checks"]["values"]      # the identity is equivariant, and wrong
+
+
+def test_chosen_weights_are_seeded_and_never_trivial():
+    from grader.checks.module import chosen_weights
+
+    shapes = {"w": (32, 8), "b": (32,), "g": (8,)}
+    first, again = chosen_weights(shapes, "r", "i"), chosen_weights(shapes, "r", "i")
+    assert all((first[k] == again[k]).all() and first[k].dtype == "float32" for k in shapes)
+    assert not (chosen_weights(shapes, "r", "other")["w"] == first["w"]).all()
+    assert all(0.5 <= abs(v) <= 1.5 for k in ("b", "g") for v in first[k])
+    assert abs(first["w"].std() - 8 ** -0.5) < 0.1
+
+
+def test_weights_a_forward_changes_are_reported_even_when_the_values_pass(tmp_path, gpt):
+    nudging = FFN.replace("        return self.fc_out(torch.relu(self.fc_in(x)))", """        out = self.fc_out(torch.relu(self.fc_in(x)))
+        with torch.no_grad():  # one float32 step: within tolerance, but not the grader's weight
+            w = self.fc_out.weight
+            w[0, 0] = torch.nextafter(w[0, 0], torch.tensor(10.0))
+        return out""")
+    ffn = graded(tmp_path, gpt, HEAD, nudging)["ffn"]
+    assert "changed the weights the grader put into the module (fc_out.weight)" in ffn.details["checks"]["values"]

@@ -84,6 +84,13 @@ class ReferenceGradients:
     outputs: list         # the reference forward's outputs that receive the upstream gradients
 
 
+def vanished(expected: Any, actual: Any) -> bool:
+    """A gradient that is zero (or missing) where the reference's is not."""
+    if not isinstance(actual, np.ndarray):
+        return True
+    return bool(np.any(np.asarray(expected) != 0)) and not bool(np.any(actual != 0))
+
+
 def reference_gradients(config: GradientConfig, args: dict, rng: np.random.Generator) -> ReferenceGradients:
     """Autograd of the reference forward at ``args`` under random upstream gradients drawn from ``rng``."""
     import torch
@@ -224,6 +231,9 @@ class GradientCheck(Check):
             outputs = None
         if outputs is None or first_difference(reference.outputs, outputs, config.tolerance) is None:
             return None  # the forward is right (or broken): the backward is what is wrong
+        if not isinstance(actual, dict) or any(vanished(reference.expected.get(name), actual.get(name))
+                                              for name in config.grads):
+            return None  # a zero gradient agrees with a forward that ignores its input: no credit from that
         rng = seeded_rng(context.rubric.id, context.item.id, str(case.index), "probes")
         tolerance = Tolerance(max(config.tolerance.rtol, 1e-4), max(config.tolerance.atol, 1e-6))
         for name, path in config.grads.items():

@@ -1,13 +1,18 @@
 """``module``: the student's ``nn.Module``, built in the kernel and checked two ways.
 
-* Against the reference: the module is built with the rubric's ``init`` arguments, put in eval mode
-  with a fixed seed, and its parameters are copied out (npz).  They are mapped onto the reference's
-  parameters — by name when the student kept the template's attribute names, otherwise by shape when
-  every shape is unique — and the reference runs in the grader, in float64, with those very weights on
-  the same inputs.  The report says which mapping was used.
+* Against the reference: the module is built with the rubric's ``init`` arguments and put in eval mode
+  with a fixed seed.  The grader chooses every weight (seeded, non-degenerate: no zeros, no ones) and
+  puts them into the student's module, mapped onto the reference's parameters by name when the student
+  kept the template's attribute names, otherwise by shape when every shape is unique.  The reference
+  runs in the grader, in float64, with the same weights on the same inputs.  The student's own
+  initial weights are never used: a module that zeroes or overwrites the weights it is given, or ignores
+  them, computes something else and fails.  The weights are read back after the forwards; changed
+  weights are reported.  The report says which mapping was used.
 * Properties that need no weights: ``output_shape``, ``parameter_count``, ``causal`` (changing token j
   changes no output before j), ``permutation_equivariant`` (permuting the tokens permutes the output),
-  ``gradients_reach_all`` (every parameter gets a gradient).
+  ``gradients_reach_all`` (every parameter gets a gradient).  They run on the grader's weights too
+  when ``parameters`` is given, and none holds vacuously: causality needs a changed token to change an
+  output at or after it, equivariance needs outputs that differ between tokens.
 
 Fields: ``target`` (the class), ``init`` (keyword arguments), ``inputs``/``cases`` (a generator of the
 forward's arguments), ``token_axis`` (the axis of tokens in the first input with one and in the
@@ -28,7 +33,7 @@ from ..execution.runner import Call
 from ..rubric import FieldError, item_callable
 from . import calling
 from .base import Check, CheckContext, Verdict
-from .cases import configure_cases, make_cases
+from .cases import configure_cases, make_cases, seeded_rng
 from .compare import summary
 from .tensors import to_numpy, to_torch
 
@@ -37,18 +42,44 @@ FIELDS = {"target", "init", "inputs", "cases", "reference", "reference_args", "p
 PROPERTIES = ("output_shape", "parameter_count", "causal", "permutation_equivariant", "gradients_reach_all")
 
 
-def map_parameters(student: dict[str, np.ndarray], expected: dict[str, tuple]) -> tuple[dict | None, str]:
-    """Student arrays keyed by the reference's names: by name, else by unique shapes; None if neither."""
-    if set(expected) <= set(student) and all(tuple(student[k].shape) == tuple(v) for k, v in expected.items()):
-        return {name: student[name] for name in expected}, "by the template's names"
+def map_parameters(student: dict[str, tuple], expected: dict[str, tuple]) -> tuple[dict | None, str]:
+    """The student's parameter name for each of the reference's names: by name, else by unique shapes;
+    None if neither.  ``student`` and ``expected`` map names to shapes."""
+    student = {name: tuple(shape) for name, shape in student.items()}
+    if set(expected) <= set(student) and all(student[k] == tuple(v) for k, v in expected.items()):
+        return {name: name for name in expected}, "by the template's names"
     shapes = [tuple(v) for v in expected.values()]
-    student_shapes = [tuple(v.shape) for v in student.values()]
-    if len(set(shapes)) == len(shapes) and sorted(shapes) == sorted(student_shapes):
-        by_shape = {tuple(v.shape): v for v in student.values()}
+    if len(set(shapes)) == len(shapes) and sorted(shapes) == sorted(student.values()):
+        by_shape = {shape: name for name, shape in student.items()}
         return {name: by_shape[tuple(shape)] for name, shape in expected.items()}, "by shape (the names differ)"
     return None, ("the module's parameters do not match the reference's: expected "
                   + ", ".join(f"{k} {tuple(v)}" for k, v in expected.items()) + "; found "
-                  + ", ".join(f"{k} {tuple(v.shape)}" for k, v in student.items()))
+                  + ", ".join(f"{k} {v}" for k, v in student.items()))
+
+
+def changed_weights(weights: dict, after: Any) -> list[str]:
+    """The module's parameters that no longer hold the grader's weights (all of them if unreadable)."""
+    if not isinstance(after, dict):
+        return ["its parameters can no longer be read"]
+    return [student for name, student in weights["names"].items()
+            if student not in after or np.shape(after[student]) != weights["values"][name].shape
+            or not np.array_equal(np.asarray(after[student], dtype=np.float32), weights["values"][name])]
+
+
+def chosen_weights(shapes: dict[str, tuple], *seed: str) -> dict[str, np.ndarray]:
+    """Weights the grader chooses, float32, by the reference's names: a matrix ~ N(0, 1/fan_in) so
+    activations keep their scale, a vector ±U(0.5, 1.5) so no gain is 1 and no bias is 0 — a module whose
+    output does not depend on them, or that replaces them, cannot match the reference."""
+    rng = seeded_rng(*seed, "weights")
+    weights = {}
+    for name, shape in shapes.items():
+        shape = tuple(int(n) for n in shape)
+        if len(shape) >= 2:
+            values = rng.standard_normal(shape) / np.sqrt(max(int(np.prod(shape[1:])), 1))
+        else:
+            values = rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
+        weights[name] = values.astype(np.float32)
+    return weights
 
 
 def named(names: list[str], values: Any) -> Any:
@@ -118,9 +149,15 @@ class ModuleCheck(Check):
             return Verdict(0.0, "error", f"building {config['target']}(**{config['init']}) failed: {built.message}")
         runner.call(handle, [], op="eval")
         cases = make_cases(context.rubric.id, context.item.id, config["generator"], config["cases"])
+        weights, problem = self._load_weights(context, handle) if config["parameters"] else (None, None)
+        output, failure = self._forward(context, handle, cases[0].args)
+        if failure or not isinstance(output, np.ndarray):  # a blank forward earns nothing, not its properties
+            why = failure or f"returned {'None' if output is None else type(output).__name__}, not a tensor"
+            return Verdict(0.0, "failed", f"the forward of {config['target']} on {cases[0].label} {why}: "
+                           "nothing else can be checked", {"weights_mapped": getattr(self, "mapping", None)})
         results: list[tuple[str, str | None]] = []  # (check, problem)
         if config["reference"] is not None:
-            results.append(("values", self._against_reference(context, handle, cases)))
+            results.append(("values", problem or self._against_reference(context, handle, cases, weights)))
         for prop in config["properties"]:
             results.append((prop, getattr(self, "_" + prop)(context, handle, cases[0])))
         passed = sum(problem is None for _, problem in results)
@@ -154,18 +191,30 @@ class ModuleCheck(Check):
     def _reference(self, config, params, args) -> Any:
         return to_numpy(config["reference"](params, *reference_inputs(args), **config["reference_args"]))
 
-    def _against_reference(self, context, handle, cases) -> str | None:
+    def _load_weights(self, context, handle) -> tuple[dict | None, str | None]:
+        """The grader's weights, put into the student's module: (weights by the reference's names, the
+        module's name for each), or why they cannot be."""
         config = context.item.config
-        weights = context.runner.call(handle, [], op="parameters")
-        if not weights.ok or not isinstance(weights.value, dict):
-            return f"the module's parameters cannot be read: {weights.message}"
-        expected_shapes = config["parameters"](**config["init"])
-        mapped, how = map_parameters(weights.value, expected_shapes)
-        if mapped is None:
-            return how
+        read = context.runner.call(handle, [], op="parameters")
+        if not read.ok or not isinstance(read.value, dict):
+            return None, f"the module's parameters cannot be read: {read.message}"
+        expected = config["parameters"](**config["init"])
+        names, how = map_parameters({name: np.shape(value) for name, value in read.value.items()}, expected)
+        if names is None:
+            return None, how
         self.mapping = how
-        params = to_torch({name: np.asarray(value) for name, value in mapped.items()})
-        results = context.runner.call_many([self._forward_call(handle, case.args) for case in cases])
+        weights = chosen_weights(expected, context.rubric.id, context.item.id)
+        loaded = context.runner.call(handle, [{names[name]: value for name, value in weights.items()}],
+                                     op="load_parameters", tensors=True)
+        if not loaded.ok:
+            return None, f"the grader's weights cannot be put into the module: {loaded.message}"
+        return {"values": weights, "names": names}, None
+
+    def _against_reference(self, context, handle, cases, weights) -> str | None:
+        config = context.item.config
+        params = to_torch({name: value.astype(np.float64) for name, value in weights["values"].items()})
+        calls = [self._forward_call(handle, case.args) for case in cases] + [Call(handle, [], op="parameters")]
+        results = context.runner.call_many(calls)
         for case, result in zip(cases, results):  # fewer results after a hang or a crash: the last says so
             expected = self._reference(config, params, case.args)
             actual, problem = self._output(result, whole=isinstance(expected, tuple))
@@ -175,7 +224,12 @@ class ModuleCheck(Check):
                 expected, actual = named(config["outputs"], expected), named(config["outputs"], actual)
             difference = summary(expected, actual, config["tolerance"])
             if difference:
-                return f"{case.label}: {difference} (weights mapped {how})"
+                return f"{case.label}: {difference} (the grader's weights, mapped {self.mapping})"
+        after = results[-1].value if len(results) > len(cases) and results[-1].ok else None
+        changed = changed_weights(weights, after)
+        if changed:
+            return (f"the forward changed the weights the grader put into the module ({', '.join(changed[:3])}): "
+                    "a module must compute with its parameters, not replace them")
         return None
 
     # --- properties ----------------------------------------------------------------------------------
@@ -222,9 +276,16 @@ class ModuleCheck(Check):
         after, problem2 = self._forward(context, handle, {**case.args, name: np.moveaxis(changed, 0, axis)})
         if problem or problem2:
             return problem or problem2
-        earlier = np.take(np.asarray(before), range(j), axis=axis), np.take(np.asarray(after), range(j), axis=axis)
-        same = np.allclose(*earlier, rtol=1e-5, atol=1e-6)
-        return None if same else f"changing token {j} changed outputs before it: the model sees the future"
+        before, after = np.asarray(before), np.asarray(after)
+        if before.shape != after.shape or before.ndim <= axis:
+            return f"the output's shape {before.shape} has no token axis {axis}"
+        earlier = np.take(before, range(j), axis=axis), np.take(after, range(j), axis=axis)
+        if not np.allclose(*earlier, rtol=1e-5, atol=1e-6):
+            return f"changing token {j} changed outputs before it: the model sees the future"
+        later = np.take(before, range(j, before.shape[axis]), axis=axis), np.take(after, range(j, after.shape[axis]), axis=axis)
+        if np.allclose(*later, rtol=1e-5, atol=1e-6):  # a module that ignores its input is trivially causal
+            return f"changing token {j} changed no output at all: the output does not depend on the input"
+        return None
 
     def _permutation_equivariant(self, context, handle, case) -> str | None:
         axis = context.item.config["token_axis"]
@@ -236,7 +297,12 @@ class ModuleCheck(Check):
         after, problem2 = self._forward(context, handle, {**case.args, name: np.take(tokens, order, axis=axis)})
         if problem or problem2:
             return problem or problem2
-        same = np.allclose(np.take(np.asarray(before), order, axis=axis), np.asarray(after), rtol=1e-4, atol=1e-5)
+        before, after = np.asarray(before), np.asarray(after)
+        if before.shape != after.shape or before.ndim <= axis:
+            return f"the output's shape {before.shape} has no token axis {axis}"
+        if np.allclose(before, np.take(before, [0], axis=axis), rtol=1e-4, atol=1e-5):
+            return "every token has the same output: equivariance cannot be seen (the output ignores the tokens)"
+        same = np.allclose(np.take(before, order, axis=axis), after, rtol=1e-4, atol=1e-5)
         return None if same else "permuting the tokens does not just permute the output"
 
     def _gradients_reach_all(self, context, handle, case) -> str | None:

@@ -173,6 +173,17 @@ def __dlgrade_make_agent(user_ns):
     def op_parameters(module, args, kwargs):
         return {name: value.detach() for name, value in module.named_parameters()}
 
+    def op_load_parameters(module, args, kwargs):
+        """The grader's weights into the module, by the module's own parameter names."""
+        import torch
+        own = dict(module.named_parameters())
+        with torch.no_grad():
+            for name, value in args[0].items():
+                if name not in own or tuple(own[name].shape) != tuple(value.shape):
+                    raise ValueError("the module has no parameter %s of shape %s" % (name, tuple(value.shape)))
+                own[name].copy_(value.to(own[name].dtype))
+        return None
+
     def op_gradient_flow(module, args, kwargs):
         """The parameters that get no gradient from the sum of the module's output."""
         module.zero_grad(set_to_none=True)
@@ -182,7 +193,8 @@ def __dlgrade_make_agent(user_ns):
         return [name for name, value in module.named_parameters()
                 if value.requires_grad and (value.grad is None or not bool(value.grad.abs().sum() > 0))]
 
-    OPERATIONS = {"call": op_call, "eval": op_eval, "parameters": op_parameters, "gradient_flow": op_gradient_flow}
+    OPERATIONS = {"call": op_call, "eval": op_eval, "parameters": op_parameters,
+                  "load_parameters": op_load_parameters, "gradient_flow": op_gradient_flow}
 
     def make_tracer(seen):
         """Record the qualified name of every function called (Python and C) while the student's code
