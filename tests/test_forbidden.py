@@ -94,3 +94,61 @@ def test_hidden_use_is_caught_at_run_time(tmp_path, bonus):
 def test_switching_the_profiler_off_is_reported(tmp_path, bonus):
     item = verdict(tmp_path, bonus, HONEST.replace("def attend(q, k, v):\n", "import sys\ndef attend(q, k, v):\n    sys.setprofile(None)\n"))
     assert item.status == "failed" and "sys.setprofile" in item.feedback
+
+
+HIDDEN_SDPA = "getattr(torch.nn.functional, 'scaled_dot_' + 'product_attention')"
+
+
+@pytest.mark.parametrize("label, cells, expected", [
+    ("a thread the call starts",
+     ["import torch, threading\ndef attend(q, k, v):\n    out = []\n"
+      f"    t = threading.Thread(target=lambda: out.append({HIDDEN_SDPA}(q[None], k[None], v[None])[0]))\n"
+      "    t.start(); t.join()\n    return out[0]"], "scaled_dot_product_attention"),
+    ("a thread pool started before the call",
+     ["import torch\nfrom concurrent.futures import ThreadPoolExecutor\npool = ThreadPoolExecutor(1)\n"
+      "pool.submit(lambda: None).result()",
+      f"def attend(q, k, v):\n    return pool.submit(lambda: {HIDDEN_SDPA}(q[None], k[None], v[None])[0]).result()"],
+     "waited on a thread that was running before it"),
+    ("torch.ops.aten", ["import torch\ndef attend(q, k, v):\n"
+                        "    return getattr(torch.ops.aten, 'scaled_dot_product_' + 'attention')(q[None], k[None], v[None])[0]"],
+     "scaled_dot_product_attention"),
+    ("torch._C", ["import torch\ndef attend(q, k, v):\n"
+                  "    return getattr(torch._C._nn, 'scaled_dot_product_' + 'attention')(q[None], k[None], v[None])[0]"],
+     "scaled_dot_product_attention"),
+    ("a raw thread", ["import torch, _thread, time\ndef attend(q, k, v):\n    out = []\n"
+                      f"    _thread.start_new_thread(lambda: out.append({HIDDEN_SDPA}(q[None], k[None], v[None])[0]), ())\n"
+                      "    while not out:\n        time.sleep(0.01)\n    return out[0]"],
+     "a thread started by the call that the grader could not follow"),
+])
+def test_forbidden_calls_hidden_from_the_python_trace_are_caught(tmp_path, bonus, label, cells, expected):
+    item = verdict(tmp_path, bonus, *cells)
+    assert item.status == "failed" and item.score == 0, (label, item.feedback)
+    assert expected in item.feedback, (label, item.feedback)
+    if "could not follow" not in expected and "waited" not in expected:  # seen below any Python name too, by the operator only it runs
+        assert any(name.startswith(("aten._scaled_dot_product", "aten._safe_softmax"))
+                   for name in item.details["at_run_time"]), label
+
+
+def test_an_honest_thread_is_followed_and_passes(tmp_path, bonus):
+    threaded = ("import torch, threading\ndef attend(q, k, v):\n    out = []\n"
+                "    t = threading.Thread(target=lambda: out.append(torch.softmax(q @ k.T / 2, dim=-1) @ v))\n"
+                "    t.start(); t.join()\n    return out[0]")
+    item = verdict(tmp_path, bonus, threaded)
+    assert (item.status, item.score) == ("passed", 2), item.feedback
+
+
+def test_operator_signatures_follow_the_forbidden_and_allowed_apis():
+    from grader.checks.forbidden import forbidden_at_run_time, operator_patterns
+
+    operators, allowed = operator_patterns(FORBIDDEN, ("torch.nn.LayerNorm",))
+    config = {"forbidden": FORBIDDEN, "allowed": ("torch.nn.LayerNorm",), "operators": operators,
+              "allowed_operators": allowed}
+    assert forbidden_at_run_time("aten._scaled_dot_product_flash_attention_for_cpu", config)
+    assert forbidden_at_run_time("aten._native_multi_head_attention", config)
+    assert forbidden_at_run_time("aten._transformer_encoder_layer_fwd", config)
+    assert not forbidden_at_run_time("aten.native_layer_norm", config)   # LayerNorm is allowed
+    assert not forbidden_at_run_time("aten._softmax", config)            # softmax is not forbidden here
+    assert not forbidden_at_run_time("aten.bmm", config)
+    assert forbidden_at_run_time("<a process started by the call: what it ran cannot be followed>", config)
+    softmax_only = operator_patterns(("torch.nn.functional.softmax", "aten.bmm"), ())[0]
+    assert "aten._softmax" in softmax_only and "aten.bmm" in softmax_only

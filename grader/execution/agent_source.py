@@ -137,15 +137,15 @@ def __dlgrade_make_agent(user_ns):
             args = [decode(node, arrays_in, request.get("tensors", False)) for node in request["args"]]
             kwargs = {key: decode(node, arrays_in, request.get("tensors", False))
                       for key, node in request.get("kwargs", {}).items()}
-            if request.get("trace"):
-                sys.setprofile(make_tracer(traced))
+            watch = Watch(traced) if request.get("trace") else None
             try:
                 result = OPERATIONS[request.get("op", "call")](function, args, kwargs)
             finally:
-                sys.setprofile(None)
+                if watch is not None:
+                    watch.stop()
         except BaseException as exc:  # the student's code may raise anything, SystemExit included
             send(nonce, {"status": "error", "type": type(exc).__name__, "message": str(exc)[:2000],
-                         "traceback": short_traceback(exc), "traced": sorted(traced)[:200]}, {})
+                         "traceback": short_traceback(exc), "traced": sorted(traced)[:MAX_TRACED]}, {})
             return
         if request.get("keep"):
             handles[request["keep"]] = result
@@ -157,7 +157,7 @@ def __dlgrade_make_agent(user_ns):
             payload = {"status": "ok", "result": encode(result, arrays_out, [0])}
         except Unencodable as exc:
             payload, arrays_out = {"status": "unencodable", "message": str(exc)}, {}
-        payload["traced"] = sorted(traced)[:200]
+        payload["traced"] = sorted(traced)[:MAX_TRACED]
         send(nonce, payload, arrays_out)
 
     def op_call(function, args, kwargs):
@@ -196,18 +196,108 @@ def __dlgrade_make_agent(user_ns):
     OPERATIONS = {"call": op_call, "eval": op_eval, "parameters": op_parameters,
                   "load_parameters": op_load_parameters, "gradient_flow": op_gradient_flow}
 
-    def make_tracer(seen):
-        """Record the qualified name of every function called (Python and C) while the student's code
-        runs: the grader looks for forbidden ready-made APIs among them."""
-        def tracer(frame, event, arg):
-            if len(seen) > 5000:
-                return
-            if event == "c_call":
-                module = getattr(arg, "__module__", None) or ""
-                seen.add(module + "." + (getattr(arg, "__qualname__", None) or getattr(arg, "__name__", "?")))
-            elif event == "call":
-                seen.add(str(frame.f_globals.get("__name__", "")) + "." + frame.f_code.co_qualname)
-        return tracer
+    # What a traced call did that the grader cannot follow is reported as such (names in <>), never
+    # dropped: a forbidden call hidden behind it would otherwise pass.
+    WAITS = {"threading.Condition.wait", "threading.Event.wait", "threading.Thread.join", ".lock.acquire",
+             "_thread.lock.acquire", ".RLock.acquire", "_thread.RLock.acquire", "queue.Queue.get",
+             "_queue.SimpleQueue.get", "concurrent.futures._base.Future.result"}
+    SPAWNS = {"posix.fork", "posix.forkpty", "posix.posix_spawn", "posix.posix_spawnp", "posix.system",
+              "_posixsubprocess.fork_exec", "posix.execv", "posix.execve", "os.fork", "os.system"}
+    THREAD_STARTS = {"_thread.start_new_thread", "_thread.start_new", "_thread.start_joinable_thread"}
+    KERNEL_PACKAGES = ("ipykernel", "IPython", "zmq", "jupyter_client", "tornado", "traitlets")
+    MAX_TRACED = 20000
+    recorder_class = []
+
+    def dispatch_recorder():
+        """A torch dispatch mode recording every aten operator run: what ``torch.ops.aten.*`` and
+        ``torch._C`` entry points reach, below any Python name (None without torch)."""
+        if "torch" not in sys.modules:
+            return None
+        if not recorder_class:
+            from torch.utils._python_dispatch import TorchDispatchMode
+
+            class Recorder(TorchDispatchMode):
+                def __init__(self, ops):
+                    super().__init__()
+                    self.ops = ops
+
+                def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                    if len(self.ops) < MAX_TRACED:
+                        self.ops.add(str(func.overloadpacket))
+                    return func(*args, **(kwargs or {}))
+            recorder_class.append(Recorder)
+        return recorder_class[0]
+
+    def kernel_thread(thread):
+        target = getattr(thread, "_target", None)
+        modules = (type(thread).__module__ or "", getattr(target, "__module__", None) or "")
+        return any(m.split(".")[0] in KERNEL_PACKAGES for m in modules)
+
+    class Watch:
+        """Every function (Python and C) and every aten operator the call runs, in its own thread and in
+        every thread it starts; and what it did that cannot be followed: processes, threads that slipped
+        past, work handed to a thread that was running before the call."""
+
+        def __init__(self, seen):
+            import threading
+            self.seen, self.threading = seen, threading
+            self.counts = {"started": 0, "followed": 0}
+            self.before = {thread.ident for thread in threading.enumerate()}
+            self.recorder = dispatch_recorder()
+            self.modes = []
+            self.tracer = self.make_tracer()
+            threading.setprofile(self.follow)
+            sys.setprofile(self.tracer)
+            self.enter_mode()
+
+        def enter_mode(self):
+            if self.recorder is not None:
+                mode = self.recorder(self.seen)
+                mode.__enter__()
+                self.modes.append(mode)
+
+        def follow(self, frame, event, arg):
+            """The first event of a thread started during the call: trace it too."""
+            self.counts["followed"] += 1
+            sys.setprofile(self.tracer)
+            self.enter_mode()
+            self.tracer(frame, event, arg)
+
+        def make_tracer(self):
+            seen, counts = self.seen, self.counts
+
+            def tracer(frame, event, arg):
+                if len(seen) >= MAX_TRACED:
+                    seen.add("<more than %d distinct functions: the rest could not be followed>" % MAX_TRACED)
+                    return
+                if event == "c_call":
+                    module = getattr(arg, "__module__", None) or ""
+                    name = module + "." + (getattr(arg, "__qualname__", None) or getattr(arg, "__name__", "?"))
+                    if name in THREAD_STARTS:
+                        counts["started"] += 1
+                    seen.add(name)
+                elif event == "call":
+                    seen.add(str(frame.f_globals.get("__name__", "")) + "." + frame.f_code.co_qualname)
+            return tracer
+
+        def stop(self):
+            sys.setprofile(None)
+            self.threading.setprofile(None)
+            if self.modes:
+                try:
+                    self.modes[0].__exit__(None, None, None)  # this thread's; the others end with their threads
+                except Exception:  # the student's code left the mode stack in another state
+                    self.seen.add("<the call changed torch's dispatch modes: its operators may not all be seen>")
+            seen = self.seen
+            if seen & SPAWNS:
+                seen.add("<a process started by the call: what it ran cannot be followed>")
+            if self.counts["started"] > self.counts["followed"]:
+                seen.add("<a thread started by the call that the grader could not follow>")
+            if seen & WAITS and any(thread.ident in self.before and not kernel_thread(thread)
+                                    and thread is not self.threading.main_thread()
+                                    for thread in self.threading.enumerate()):
+                seen.add("<the call waited on a thread that was running before it: what that thread ran "
+                         "cannot be followed>")
 
     class Agent:
         pass

@@ -26,6 +26,7 @@ MIME = "application/x-dlgrade-response+json"
 MAX_ARRAY_BYTES = 128 * 2**20  # below the zmq message cap of the kernel session
 MAX_NODES = 100_000
 MAX_DEPTH = 32
+MAX_TRACED = 20_000  # names a traced call reports; the agent says so when it saw more
 NUMERIC_KINDS = "biufc"
 
 
@@ -165,7 +166,7 @@ def read_response(outputs: list[dict], nonce: str) -> Response:
                           "produce too much output?)")
     status = payload.get("status")
     traced = payload.get("traced")
-    traced = [_text(t, 300) for t in traced[:200] if isinstance(t, str)] if isinstance(traced, list) else []
+    traced = [_text(t, 300) for t in traced[:MAX_TRACED] if isinstance(t, str)] if isinstance(traced, list) else []
     if status == "error":
         return Response(status, error_type=_text(payload.get("type")), message=_text(payload.get("message")),
                         traceback=_text(payload.get("traceback")), traced=traced)
