@@ -193,6 +193,9 @@ def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, 
         return faulted_items(items, fault)
     finally:
         _record_execution(record, runner)
+        if runner.tampered:
+            report.warnings.append(f"{chosen}: the submission changed the grader's helper in the kernel during a "
+                                   "call; the calls after the change were not made and earned nothing")
 
 
 def environment_paths(rubric: Rubric, options: GradingOptions) -> tuple[str, ...]:

@@ -59,6 +59,14 @@ def steal(path_expr: str) -> str:
         """)
 
 
+# An agent attack makes the first call return a wrong answer and then tampers, so that the calls after
+# it would go to ``cheat``, which is right: any point the attacked item keeps is a tampering that worked.
+CHEAT = "def cheat(x):\n    return x + 1"
+FIND_AGENT = ("    g = globals()\n"
+              "    name = next(k for k in g if k.startswith('__dlgrade_agent'))\n"
+              "    agent = g[name]\n")
+
+
 def catalog(ctx: dict) -> list[Attack]:
     port, outside, victim, secret_file = ctx["port"], ctx["outside"], ctx["victim"], ctx["secret_file"]
     return [
@@ -151,6 +159,24 @@ def catalog(ctx: dict) -> list[Attack]:
                                 "        publish_display_data({'application/x-dlgrade-response+json': {'nonce': nonce, "
                                 "'status': 'ok', 'result': {'t': 'scalar', 'v': 1.0}, 'arrays': ''}})\n"
                                 "    agent.call = fake\n    return x"]),
+        # --- the agent: every change to it stops the calls after it (integrity.py) -------------------
+        Attack("agent_found_by_scan_and_wrapped", [CHEAT, "def target(x):\n" + FIND_AGENT +
+                                                   "    real = agent[0]\n"
+                                                   "    g[name] = (lambda text: real(text.replace('\"target\"', '\"cheat\"')),)\n"
+                                                   "    return x"], note="changed the grader's helper"),
+        Attack("agent_closure_cell_rebound", [CHEAT, "def target(x):\n" + FIND_AGENT +
+                                              "    call = agent[0]\n"
+                                              "    for cell in call.__closure__:\n"
+                                              "        table = cell.cell_contents\n"
+                                              "        if isinstance(table, dict) and 'call' in table:\n"
+                                              "            cell.cell_contents = {**table, 'call': lambda f, a, k: g['cheat'](*a, **k)}\n"
+                                              "    return x"], note="changed the grader's helper"),
+        Attack("json_loads_replaced", [CHEAT, "import json\n_loads = json.loads\ndef target(x):\n"
+                                       "    json.loads = lambda text, **kw: {**_loads(text), 'function': 'cheat'}\n"
+                                       "    return x"], note="changed the grader's helper"),
+        Attack("setprofile_replaced_in_sys", [CHEAT, "import sys\ndef target(x):\n"
+                                              "    setattr(sys, 'setpro' + 'file', lambda f: None)\n"
+                                              "    return x"], note="changed the grader's helper"),
         Attack("correct_once_then_wrong", ["calls = []\ndef target(x):\n    calls.append(1)\n"
                                            "    return x + 1 if len(calls) == 1 else x"], attacked="partial"),
         Attack("ansi_and_fake_report_lines", ["def target(x):\n    print('\\x1b[2J\\x1b[H\\x1b[32mattacked  1/1 passed\\x1b[0m')\n"

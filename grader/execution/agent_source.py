@@ -15,9 +15,14 @@ def __dlgrade_make_agent(user_ns):
     from IPython.display import publish_display_data
 
     MIME = "application/x-dlgrade-response+json"
+    # the namespace's methods, not the namespace: the integrity fingerprint must not walk its changing values
+    lookup, namespace_items = user_ns.get, user_ns.items
     MAX_DEPTH = 32
     MAX_NODES = 100_000
-    handles = {}
+    class Handles(dict):  # the objects kept for the grader: they change, so the fingerprint skips them
+        pass
+
+    handles = Handles()
 
     class Unencodable(Exception):
         pass
@@ -126,9 +131,9 @@ def __dlgrade_make_agent(user_ns):
         if isinstance(name, dict):  # an object kept earlier, e.g. the student's nn.Module
             function = decode({"t": "handle", **name}, {}, False)
         else:
-            function = user_ns.get(name)
+            function = lookup(name)
         if not callable(function) and not (isinstance(name, dict) and request.get("op", "call") != "call"):
-            names = [key for key, value in user_ns.items() if callable(value) and not key.startswith("_")]
+            names = [key for key, value in namespace_items() if callable(value) and not key.startswith("_")]
             send(nonce, {"status": "missing", "candidates": difflib.get_close_matches(name, names, n=3)}, {})
             return
         traced = set()
@@ -198,35 +203,42 @@ def __dlgrade_make_agent(user_ns):
 
     # What a traced call did that the grader cannot follow is reported as such (names in <>), never
     # dropped: a forbidden call hidden behind it would otherwise pass.
-    WAITS = {"threading.Condition.wait", "threading.Event.wait", "threading.Thread.join", ".lock.acquire",
+    WAITS = frozenset({"threading.Condition.wait", "threading.Event.wait", "threading.Thread.join", ".lock.acquire",
              "_thread.lock.acquire", ".RLock.acquire", "_thread.RLock.acquire", "queue.Queue.get",
-             "_queue.SimpleQueue.get", "concurrent.futures._base.Future.result"}
-    SPAWNS = {"posix.fork", "posix.forkpty", "posix.posix_spawn", "posix.posix_spawnp", "posix.system",
-              "_posixsubprocess.fork_exec", "posix.execv", "posix.execve", "os.fork", "os.system"}
-    THREAD_STARTS = {"_thread.start_new_thread", "_thread.start_new", "_thread.start_joinable_thread"}
+             "_queue.SimpleQueue.get", "concurrent.futures._base.Future.result"})
+    SPAWNS = frozenset({"posix.fork", "posix.forkpty", "posix.posix_spawn", "posix.posix_spawnp", "posix.system",
+                        "_posixsubprocess.fork_exec", "posix.execv", "posix.execve", "os.fork", "os.system"})
+    THREAD_STARTS = frozenset({"_thread.start_new_thread", "_thread.start_new", "_thread.start_joinable_thread"})
     KERNEL_PACKAGES = ("ipykernel", "IPython", "zmq", "jupyter_client", "tornado", "traitlets")
     MAX_TRACED = 20000
-    recorder_class = []
+    def make_recorder_class():
+        """A torch dispatch mode recording every aten operator run: what ``torch.ops.aten.*`` and
+        ``torch._C`` entry points reach, below any Python name."""
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        class Recorder(TorchDispatchMode):
+            def __init__(self, ops):
+                super().__init__()
+                self.ops = ops
+
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                if len(self.ops) < MAX_TRACED:
+                    self.ops.add(str(func.overloadpacket))
+                return func(*args, **(kwargs or {}))
+        return Recorder
+
+    # made now when the notebook has imported torch, so the integrity fingerprint covers it
+    recorder = make_recorder_class() if "torch" in sys.modules else None
+    late_recorder = []
 
     def dispatch_recorder():
-        """A torch dispatch mode recording every aten operator run: what ``torch.ops.aten.*`` and
-        ``torch._C`` entry points reach, below any Python name (None without torch)."""
+        if recorder is not None:
+            return recorder
         if "torch" not in sys.modules:
             return None
-        if not recorder_class:
-            from torch.utils._python_dispatch import TorchDispatchMode
-
-            class Recorder(TorchDispatchMode):
-                def __init__(self, ops):
-                    super().__init__()
-                    self.ops = ops
-
-                def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-                    if len(self.ops) < MAX_TRACED:
-                        self.ops.add(str(func.overloadpacket))
-                    return func(*args, **(kwargs or {}))
-            recorder_class.append(Recorder)
-        return recorder_class[0]
+        if not late_recorder:
+            late_recorder.append(make_recorder_class())
+        return late_recorder[0]
 
     def kernel_thread(thread):
         target = getattr(thread, "_target", None)
@@ -299,17 +311,9 @@ def __dlgrade_make_agent(user_ns):
                 seen.add("<the call waited on a thread that was running before it: what that thread ran "
                          "cannot be followed>")
 
-    class Agent:
-        pass
-
-    def call_all(request_texts):
-        for text in request_texts:
-            call(text)
-
-    agent = Agent()
-    agent.call = call
-    agent.call_all = call_all
-    return agent
+    # a tuple, not an object with attributes: nothing in it can be rebound (the grader's integrity
+    # check fingerprints everything it reaches before every request)
+    return (call,)
 
 
 __dlgrade_agent__ = __dlgrade_make_agent(get_ipython().user_ns)  # noqa: F821 - defined in the kernel

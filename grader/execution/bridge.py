@@ -75,12 +75,6 @@ def request_text(function: str | Handle, args: list, *, keep: str | None, tensor
     return json.dumps(request), nonce
 
 
-def batch_code(request_texts: list[str]) -> str:
-    """The code that makes the kernel's agent run the requests (``request_text``) one after another,
-    publishing each response as soon as its call returns."""
-    return f"__dlgrade_agent__.call_all({request_texts!r})"
-
-
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)

@@ -7,13 +7,14 @@ call only — the kernel is restarted and the code that had run is replayed befo
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from . import bridge
+from . import bridge, integrity
 from .cells import NOTES_MIME, CodeUnit, defined_names, select_code
 from .kernel import KernelSession, Outcome
 from .limits import Limits
@@ -22,13 +23,6 @@ from .zygote import Spawner
 
 MAX_NOTEBOOK_BYTES = 64 * 2**20
 AGENT_SOURCE = resources.files(__package__).joinpath("agent_source.py").read_text()
-# IPython tokenizes every cell for its input transforms (magics, shell escapes), which costs more than
-# the agent's own definitions; as one string literal the agent is a single token, compiled by Python.
-AGENT_INSTALL = ("get_ipython().user_ns.pop('__dlgrade_definitions__', None)\n"
-                 "import builtins as __dlgrade_builtins__\n"
-                 f"__dlgrade_builtins__.exec(__dlgrade_builtins__.compile({AGENT_SOURCE!r}, '<dlgrade agent>', "
-                 "'exec'), get_ipython().user_ns)\n"
-                 "del __dlgrade_builtins__")
 
 
 class NotebookUnreadable(Exception):
@@ -142,6 +136,9 @@ class NotebookRunner:
     stderr_path: Path | None = None  # where a cold kernel's stderr goes (the preflight's); else nowhere
     _session: KernelSession | None = None
     _succeeded: list[CodeUnit] = field(default_factory=list)
+    tampered: bool = False  # a call changed the agent (integrity.py): the calls after it were refused
+    _agent_name: str = field(default_factory=integrity.agent_name)
+    _fingerprint: str = "none"
 
     def __enter__(self) -> "NotebookRunner":
         started = time.monotonic()
@@ -201,8 +198,12 @@ class NotebookRunner:
         self._install_agent()
 
     def _install_agent(self) -> None:
-        # Installed after the student's cells, so their code cannot have replaced it before it is used.
-        self._session.execute(AGENT_INSTALL, self.limits.cell_timeout_s)
+        # Installed after the student's cells, so their code cannot have replaced it before it is used;
+        # under a name of this kernel's, and fingerprinted (integrity.py) so no later change goes unseen.
+        nonce = secrets.token_hex(8)
+        outcome = self._session.execute(integrity.install_code(AGENT_SOURCE, self._agent_name, nonce),
+                                        self.limits.cell_timeout_s)
+        self._fingerprint = integrity.published_fingerprint(outcome.outputs, nonce) or "none"
 
     def cell_error_for(self, name: str) -> CellError | None:
         """The error of the cell that should have defined ``name``, if that cell failed."""
@@ -232,7 +233,8 @@ class NotebookRunner:
         self._ensure_kernel()
         requests = [call.request() for call in calls]
         steps = [call.timeout_s or self.limits.call_timeout_s for call in calls]
-        outcome = self._session.execute(bridge.batch_code([text for text, _ in requests]), sum(steps), steps)
+        code = integrity.guarded_batch(self._agent_name, self._fingerprint, [text for text, _ in requests])
+        outcome = self._session.execute(code, sum(steps), steps)
         results = []
         for index, (call, (_, nonce)) in enumerate(zip(calls, requests)):
             duration = _step_duration(outcome, index)
@@ -246,6 +248,7 @@ class NotebookRunner:
                 return results + [CallResult(outcome.status, message=_call_message(outcome, call.label),
                                              duration_s=duration)]
             else:  # the agent itself was broken by the student's code: the rest are made one at a time
+                self.tampered = self.tampered or integrity.TAMPERED in outcome.evalue
                 results.append(CallResult("error", message=_cell_message(outcome), traceback=outcome.traceback,
                                           duration_s=duration))
                 return results + self._one_by_one(calls[index + 1:])

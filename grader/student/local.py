@@ -21,7 +21,7 @@ class LocalRunner:
         scope = {"get_ipython": lambda: SimpleNamespace(user_ns=namespace)}
         with mock.patch("IPython.display.publish_display_data", self._publish):
             exec(compile(AGENT_SOURCE, "<dlgrade agent>", "exec"), scope)  # the grader's own agent source
-        self._agent = scope["__dlgrade_agent__"]
+        self._call = scope["__dlgrade_agent__"][0]
 
     def _publish(self, data, metadata=None, **_) -> None:
         self._outputs.append({"output_type": "display_data", "data": data})
@@ -37,7 +37,7 @@ class LocalRunner:
         text, nonce = call.request()
         self._outputs.clear()
         started = time.monotonic()
-        self._agent.call(text)
+        self._call(text)
         return call_result(list(self._outputs), nonce, call.label, time.monotonic() - started)
 
     def cell_error_for(self, name: str):
