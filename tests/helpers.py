@@ -50,3 +50,14 @@ def solution_variant(rubric_dir: Path, target: Path, edits: list[tuple[str, str]
         files[path.name] = json.dumps(document)
     assert not pending, f"planted edits matched nothing: {pending}"
     return write_zip(target, {**files, **(extra or {})})
+
+
+def restamped_zip(source: Path, target: Path, year: int) -> Path:
+    """A copy of the zip ``source`` whose entries all say 1 January of ``year``: the times a student sets."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as copy:
+        for info in original.infolist():
+            data = original.read(info)
+            info.date_time = (year, 1, 1, 0, 0, 0)
+            copy.writestr(info, data)
+    return target

@@ -9,7 +9,9 @@ nothing outside the workspaces changed and no process of any submission is left.
 """
 from __future__ import annotations
 
+import csv
 import json
+import shutil
 import os
 import socket
 import stat
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import GRADE, REPO, notebook_text
+from helpers import GRADE, REPO, notebook_text, restamped_zip
 
 HERE = Path(__file__).resolve().parent / "attacks"
 HONEST = "import numpy as np\ndef double(x):\n    return 2 * x"
@@ -159,6 +161,14 @@ def catalog(ctx: dict) -> list[Attack]:
                                 "        publish_display_data({'application/x-dlgrade-response+json': {'nonce': nonce, "
                                 "'status': 'ok', 'result': {'t': 'scalar', 'v': 1.0}, 'arrays': ''}})\n"
                                 "    agent.call = fake\n    return x"]),
+        Attack("runtime_folder_on_the_host", ["def target(x):\n    import os\n"
+                                              "    from ipykernel.connect import get_connection_file\n"
+                                              "    folder = os.path.dirname(os.path.abspath(get_connection_file()))\n"
+                                              "    try:\n"
+                                              "        for n in range(200):\n"
+                                              "            with open(os.path.join(folder, f'fill{n}'), 'wb') as out:\n"
+                                              "                out.write(b'0' * 2**20)\n"
+                                              "    except OSError:\n        return x\n    return x + 1"]),
         # --- the agent: every change to it stops the calls after it (integrity.py) -------------------
         Attack("agent_found_by_scan_and_wrapped", [CHEAT, "def target(x):\n" + FIND_AGENT +
                                                    "    real = agent[0]\n"
@@ -379,3 +389,257 @@ def test_no_network_connection_reached_the_test_server(suite):
 
 def test_no_process_of_any_submission_is_left(suite):
     assert suite["processes"] == []
+
+
+# === The grader's side of the boundary ===============================================================
+# Attacks on what the grader believes (a module's weights, the run-time trace, the agent, the times in a
+# zip, the names on it) and on what it spends (memory, time, disk, report size).  Each is graded through
+# the real CLI and verified outside the report: the grader's own peak memory read from /proc while it
+# runs, the wall clock, junit.xml and gradebook.csv read back with their parsers, files on disk.
+
+GRADER_SIDE = HERE / "grader_side.toml"
+SIDE_CELLS = {
+    "imports": "import numpy as np\nimport torch\nimport torch.nn as nn",
+    "double": "def double(x):\n    return 2 * x",
+    "net": ("class Net(nn.Module):\n    def __init__(self, d):\n        super().__init__()\n"
+            "        self.fc = nn.Linear(d, d)\n\n    def forward(self, x):\n        return self.fc(x)"),
+    "attend": "def attend(q, k, v):\n    return torch.softmax(q @ k.T / 2, dim=-1) @ v",
+}
+SIDE_ANSWERS = "## grad\nW @ x\n"
+SDPA = "getattr(torch.nn.functional, 'scaled_dot_' + 'product_attention')(q[None], k[None], v[None])[0]"
+
+
+@dataclass
+class SideAttack:
+    name: str
+    cells: dict = None            # cells of the honest notebook replaced or added ("extra")
+    answers: str = SIDE_ANSWERS
+    expect: dict = None           # item -> "full" | "zero" | "not full"; the others must stay full
+    note: str = ""                # what the report says, in a phrase
+    grader_mib: float = 250       # the grader's own peak memory above the honest submission's
+    limit_s: float = 90
+
+
+def side_catalog() -> list[SideAttack]:
+    flood = ("from IPython.display import publish_display_data\n"
+             "def flood():\n    junk = 'x' * 8 * 2**20\n    for n in range(60):\n"
+             "        publish_display_data({'application/x-dlgrade-response+json': {'nonce': 'n%d' % n, 'junk': junk}})")
+    stall = ("import json, sys, time\nfrom IPython.display import publish_display_data\n"
+             "def attend(q, k, v):\n    while True:\n        frame, mine = sys._getframe(1), []\n"
+             "        while frame is not None:\n            mine += [json.loads(t)['nonce'] for t in frame.f_locals.values()\n"
+             "                     if isinstance(t, str) and t.startswith('{\"function\"')]\n            frame = frame.f_back\n"
+             "        for nonce in mine + ['made-up']:\n"
+             "            publish_display_data({'application/x-dlgrade-response+json': {'nonce': nonce, 'status': 'ok'}})\n"
+             "        time.sleep(0.3)")
+    return [
+        # --- false credit: the module's weights are the grader's ------------------------------------
+        SideAttack("module_zeroes_its_own_weights", {"net": SIDE_CELLS["net"].replace(
+            "        self.fc = nn.Linear(d, d)", "        self.fc = nn.Linear(d, d)\n        nn.init.zeros_(self.fc.weight)\n"
+            "        nn.init.zeros_(self.fc.bias)").replace("return self.fc(x)", "return torch.zeros_like(x)")},
+            expect={"linear": "zero"}, note="values wrong"),
+        SideAttack("module_overwrites_the_weights_it_is_given", {"net": SIDE_CELLS["net"].replace(
+            "        return self.fc(x)", "        with torch.no_grad():\n            self.fc.weight.zero_()\n"
+            "            self.fc.bias.zero_()\n        return self.fc(x)")}, expect={"linear": "zero"}),
+        SideAttack("module_returns_its_input", {"net": SIDE_CELLS["net"].replace("return self.fc(x)", "return x")},
+                   expect={"linear": "not full"}, note="values wrong"),
+        SideAttack("module_uses_weights_of_its_own", {"net": SIDE_CELLS["net"].replace(
+            "return self.fc(x)", "return x @ torch.ones(4, 4) + 1")}, expect={"linear": "not full"}),
+        # --- false credit: a forbidden API hidden from the trace ----------------------------------------
+        SideAttack("sdpa_in_a_thread", {"attend": "import threading\ndef attend(q, k, v):\n    out = []\n"
+                                                  f"    t = threading.Thread(target=lambda: out.append({SDPA}))\n"
+                                                  "    t.start(); t.join()\n    return out[0]"},
+                   expect={"attend": "zero"}, note="scaled_dot_product_attention"),
+        SideAttack("sdpa_through_torch_ops_aten", {"attend": "def attend(q, k, v):\n    op = getattr(torch.ops.aten, "
+                                                             "'scaled_dot_product_' + 'attention')\n"
+                                                             "    return op(q[None], k[None], v[None])[0]"},
+                   expect={"attend": "zero"}),
+        SideAttack("sdpa_through_torch_C", {"attend": "def attend(q, k, v):\n    op = getattr(torch._C._nn, "
+                                                      "'scaled_dot_product_' + 'attention')\n"
+                                                      "    return op(q[None], k[None], v[None])[0]"},
+                   expect={"attend": "zero"}),
+        SideAttack("sdpa_in_a_pool_started_before_the_call", {
+            "attend": "from concurrent.futures import ThreadPoolExecutor\npool = ThreadPoolExecutor(1)\n"
+                      "pool.submit(lambda: None).result()\n"
+                      f"def attend(q, k, v):\n    return pool.submit(lambda: {SDPA}).result()"},
+            expect={"attend": "zero"}, note="waited on a thread that was running before it"),
+        SideAttack("sdpa_in_a_raw_thread", {"attend": "import _thread, time\ndef attend(q, k, v):\n    out = []\n"
+                                                      f"    _thread.start_new_thread(lambda: out.append({SDPA}), ())\n"
+                                                      "    while not out:\n        time.sleep(0.01)\n    return out[0]"},
+                   expect={"attend": "zero"}, note="could not follow"),
+        SideAttack("sdpa_in_a_forked_process", {"attend": "import os, pickle\ndef attend(q, k, v):\n    r, w = os.pipe()\n"
+                                                          "    if os.fork() == 0:\n"
+                                                          f"        os.write(w, pickle.dumps({SDPA}.numpy()))\n        os._exit(0)\n"
+                                                          "    os.close(w)\n    data = b''\n    while True:\n"
+                                                          "        chunk = os.read(r, 65536)\n        if not chunk:\n            break\n"
+                                                          "        data += chunk\n    return torch.from_numpy(pickle.loads(data))"},
+                   expect={"attend": "zero"}, note="a process started by the call"),
+        SideAttack("sdpa_after_flooding_the_trace", {"attend": "ns = {}\nexec('\\n'.join(f'def f{i}(): pass' for i in range(21000)), ns)\n"
+                                                               "fs = [ns[f'f{i}'] for i in range(21000)]\n"
+                                                               f"def attend(q, k, v):\n    for f in fs:\n        f()\n    return {SDPA}"},
+                   expect={"attend": "zero"}),
+        SideAttack("sdpa_with_the_profiler_switched_off", {"attend": "import sys\ndef attend(q, k, v):\n"
+                                                                     "    getattr(sys, 'setpro' + 'file')(None)\n"
+                                                                     f"    return {SDPA}"},
+                   expect={"attend": "zero"}),
+        # --- the grader's resources ---------------------------------------------------------------------
+        SideAttack("responses_imitated_by_the_hundred_megabyte", {
+            "double": flood + "\ndef double(x):\n    flood()\n    return 2 * x"}, grader_mib=150),
+        SideAttack("a_stalled_call_sends_fake_responses", {"attend": stall}, expect={"attend": "zero"}, limit_s=60),
+        SideAttack("every_call_kills_the_kernel_after_a_slow_notebook", {
+            "extra": "import time\ntime.sleep(2.5)", "attend": "import os\ndef attend(q, k, v):\n    os._exit(1)"},
+            expect={"attend": "zero"}, limit_s=75),
+        SideAttack("theory_answer_of_a_trillion_numbers", answers="## grad\nouter(outer(W, W), outer(W, W))\n",
+                   expect={"grad": "zero"}, note="too large to evaluate", grader_mib=150),
+        SideAttack("theory_answer_that_takes_minutes", answers="## grad\n" + "W @ W @ W @ W @ W @ x + " * 40 + "x\n",
+                   expect={"grad": "zero"}, limit_s=60),
+        SideAttack("answers_file_of_200000_questions", answers=SIDE_ANSWERS + "".join(f"## q{i}\n1\n" for i in range(200000)),
+                   note="more"),
+        # --- what people and programs read --------------------------------------------------------------
+        SideAttack("xml_forbidden_characters_and_bidi_in_feedback", {
+            "attend": "def attend(q, k, v):\n    raise ValueError('\\uffff\\u202egnirts\\x1b[2J\\x00 done')"},
+            expect={"attend": "zero"}, note="U+202E"),
+    ]
+
+
+def side_zip(path: Path, attack: SideAttack) -> Path:
+    cells = {**SIDE_CELLS, **(attack.cells or {})}
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("work.ipynb", notebook_text(*(cells[k] for k in ("imports", "extra", "double", "net", "attend")
+                                                       if k in cells)))
+        archive.writestr("answers.md", attack.answers)
+    return path
+
+
+def grade_watched(path: Path, out: Path) -> tuple[int, float, float]:
+    """``grade ZIP --format junit --out OUT``: (exit status, seconds, the grader's own peak memory in MiB,
+    read from /proc while it runs; its kernels are other processes)."""
+    started = time.monotonic()
+    process = subprocess.Popen([*GRADE, str(path), "--rubric", str(GRADER_SIDE), "--format", "junit", "--out", str(out)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0.0
+    while process.poll() is None:
+        try:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+            peak = max(peak, int(status.split("VmHWM:")[1].split()[0]) / 1024)
+        except (OSError, IndexError, ValueError):
+            pass
+        time.sleep(0.05)
+    process.communicate(timeout=60)
+    return process.returncode, time.monotonic() - started, peak
+
+
+@pytest.fixture(scope="module")
+def side(tmp_path_factory):
+    root = tmp_path_factory.mktemp("grader-side")
+    attacks = [SideAttack("honest")] + side_catalog()
+
+    def one(attack):
+        out = root / attack.name
+        return attack.name, (attack, *grade_watched(side_zip(root / f"GS_{attack.name}.zip", attack), out), out)
+    with ThreadPoolExecutor(2) as pool:
+        return dict(pool.map(one, attacks))
+
+
+SIDE_NAMES = [a.name for a in side_catalog()]
+
+
+@pytest.mark.parametrize("name", SIDE_NAMES)
+def test_grader_side_attack(side, name):
+    import xml.etree.ElementTree as ElementTree
+
+    attack, code, elapsed, peak, out = side[name]
+    honest_peak = side["honest"][3]
+    report = json.loads((out / "report.json").read_text())
+    assert code == 0 and not report.get("error"), report.get("error")
+    assert elapsed < attack.limit_s, f"took {elapsed:.0f} s"
+    assert peak - honest_peak < attack.grader_mib, f"the grader peaked {peak - honest_peak:.0f} MiB above an honest run"
+    assert (out / "report.json").stat().st_size < 300_000
+    cases = {case.get("name"): case for case in ElementTree.parse(out / "junit.xml").getroot().iter("testcase")}
+    scores = {item["id"]: item["score"] / item["points"] for item in report["items"]}
+    expect = {item: "full" for item in scores} | (attack.expect or {})
+    for item, outcome in expect.items():
+        failed = any(cases[c].find(tag) is not None for c in cases if item in c for tag in ("failure", "error"))
+        if outcome == "full":
+            assert scores[item] == 1 and not failed, f"{item}: {report['items']}"
+        else:
+            assert (scores[item] == 0 if outcome == "zero" else scores[item] < 1) and failed, f"{item}: {scores[item]}"
+    junit = (out / "junit.xml").read_text(encoding="utf-8")
+    assert "\u202e" not in junit and "\uffff" not in junit  # shown as code points; and it parsed above
+    if attack.note:
+        assert attack.note in json.dumps(report, ensure_ascii=False) + junit, attack.note
+
+
+CLASS_ATTACKS = ["backdated_zip_entries_do_not_make_an_upload_on_time", "an_impostor_upload_from_another_folder",
+                 "keys_that_normalise_alike", "a_formula_as_a_file_name"]
+
+
+@pytest.fixture(scope="module")
+def class_batch(tmp_path_factory):
+    """One class through ``grade batch`` with a late policy and no platform times; read back from
+    gradebook.csv with the csv module and from the report files on disk."""
+    root = tmp_path_factory.mktemp("class-attacks")
+    honest = side_zip(root / "honest.zip", SideAttack("honest"))
+    folder = root / "class"
+    restamped_zip(honest, folder / "GS_Late_Student_9001.zip", 1980)
+    restamped_zip(honest, folder / "Sara Ahmadi_1_assignsubmission_file_" / "GS_Sara_Ahmadi_9002.zip", 2025)
+    restamped_zip(honest, folder / "Eve Mallory_2_assignsubmission_file_" / "GS_Sara_Ahmadi_9002.zip", 2026)
+    for name in ("Alice Smith.zip", "Alice_Smith.zip", "=HYPERLINK(1).zip"):
+        restamped_zip(honest, folder / name, 2025)
+    rubric = root / "rubric.toml"
+    rubric.write_text(GRADER_SIDE.read_text() + '\n[late]\ndeadline = "2025-06-01T00:00:00+00:00"\npenalty_per_day = 50\n')
+    shutil.copy(HERE / "refs.py", root / "refs.py")
+    results = root / "results"
+    done = subprocess.run([*GRADE, "batch", str(folder), "--rubric", str(rubric), "--out", str(results), "--jobs", "2"],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    with open(results / "gradebook.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return {"rows": rows, "results": results, "console": " ".join((done.stdout + done.stderr).split())}
+
+
+@pytest.mark.parametrize("name", CLASS_ATTACKS)
+def test_class_attack(class_batch, name):
+    rows = {row["student_key"]: row for row in class_batch["rows"]}
+    reports = class_batch["results"] / "reports"
+    if name == "backdated_zip_entries_do_not_make_an_upload_on_time":
+        row = rows["9001"]
+        assert row["late_days"] == "not assessed" and row["final"] == row["auto_total"], row
+        assert "late policy" in class_batch["console"]
+    elif name == "an_impostor_upload_from_another_folder":
+        assert rows["9002"]["status"] == "identity to confirm"
+        report = json.loads((reports / "9002.json").read_text())
+        assert any("Eve Mallory" in conflict for conflict in report["identity_conflicts"])
+    elif name == "keys_that_normalise_alike":
+        files = {path.name for path in reports.glob("Alice*.json")}
+        assert len(files) == 2 and {"Alice Smith", "Alice_Smith"} <= set(rows)
+        assert {json.loads((reports / f).read_text())["submission"]["file"] for f in files} == {"Alice Smith.zip",
+                                                                                                "Alice_Smith.zip"}
+    else:
+        formula = next(row for key, row in rows.items() if "HYPERLINK" in key)
+        assert all(not value.startswith(("=", "+", "-", "@")) for value in formula.values()), formula
+
+
+def test_similar_compares_what_grading_scores(tmp_path):
+    """A copy padded past 16 MiB and a copy behind 250 empty files are found; what is not compared is listed."""
+    honest = side_zip(tmp_path / "honest.zip", SideAttack("honest", cells={
+        "attend": SIDE_CELLS["attend"] + "\n\n" + "\n".join(f"def helper_{i}(a, b):\n    return (a @ b.T).sum() * {i} - a.mean()"
+                                                            for i in range(30))}))
+    notebook_json = zipfile.ZipFile(honest).read("work.ipynb")
+    folder = tmp_path / "class"
+    folder.mkdir()
+    shutil.copy(honest, folder / "GS_Orig_A_1.zip")
+    padded = json.loads(notebook_json)
+    padded["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "x" * (20 * 2**20)})
+    with zipfile.ZipFile(folder / "GS_Padded_B_2.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("work.ipynb", json.dumps(padded))
+    with zipfile.ZipFile(folder / "GS_Buried_C_3.zip", "w") as archive:
+        for n in range(250):
+            archive.writestr(f"aaa/empty_{n:03d}.py", "")
+        archive.writestr("zzz/work.ipynb", notebook_json)
+    done = subprocess.run([*GRADE, "similar", str(folder), "--rubric", str(GRADER_SIDE), "--format", "json", "--quiet"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    pairs = {frozenset({p["a"]["key"], p["b"]["key"]}): p["score"] for p in found["pairs"]}
+    assert pairs[frozenset({"1", "2"})] > 0.9 and pairs[frozenset({"1", "3"})] > 0.9, pairs
+    assert any("more code files" in s for entry in found["not_compared"] for s in entry["skipped"])

@@ -15,7 +15,7 @@ import zipfile
 import pytest
 
 from grader.execution.limits import Limits
-from helpers import EXAMPLES, GRADE, REPO
+from helpers import EXAMPLES, GRADE, REPO, restamped_zip
 
 SARA, ALI, MARYAM = (EXAMPLES / f"HW3_{n}.zip" for n in ("Sara_Ahmadi_401234567", "Ali_Rezaei_401234568",
                                                            "Maryam_Hosseini_401234569"))
@@ -164,6 +164,51 @@ def test_late_days_come_from_one_budget_across_assignments(klass, tmp_path):
     run_batch(folder, results, str(second), "--times", str(times))
     again = json.loads((results / "reports" / "401234569.json").read_text())["late"]
     assert again["days_late"] == 2 and again["free_days_used"] == 0 and again["penalty_percent"] == 20
+
+
+def test_without_platform_times_lateness_is_not_judged_from_the_zips_own_times(klass, tmp_path):
+    """Maryam uploaded three days late; her zip's entries say 1980.  The platform's time charges her; the
+    zip's, which she sets, is never used for it: without --times lateness is reported as not assessed."""
+    folder, times = klass
+    backdated = tmp_path / "class"
+    shutil.copytree(folder, backdated)
+    restamped_zip(MARYAM, backdated / MARYAM.name, 1980)
+    late = ('\n[late]\ndeadline = "2025-11-21T23:59:00+03:30"\nbudget = "practical"\nfree_days = 0\n'
+            'penalty_per_day = 10\n')
+    rubric = copied_rubric(tmp_path / "r", late)
+    with_times, without = tmp_path / "with", tmp_path / "without"
+    run_batch(backdated, with_times, str(rubric), "--times", str(times))
+    assert gradebook(with_times)["401234569"]["late_days"] == "3"
+    run_batch(backdated, without, str(rubric))
+    row = gradebook(without)["401234569"]
+    assert row["late_days"] == "not assessed" and row["final"] == row["auto_total"] and row["time_source"] == "zip entries"
+    report = json.loads((without / "reports" / "401234569.json").read_text())
+    assert report["late"]["assessed"] is False and "never used" in report["late"]["why"]
+    assert any("lateness not assessed" in warning for warning in report["warnings"])
+
+
+def test_identity_conflicts_are_flagged_to_the_ta_never_resolved_silently(tmp_path):
+    """Eve uploads, from her own platform folder, a later zip named with Sara's name and id; Sara's id also
+    arrives under another name; and one name comes with two ids.  The gradebook says so on each row."""
+    folder = tmp_path / "class"
+    restamped_zip(SARA, folder / "Sara Ahmadi_1001_assignsubmission_file_" / SARA.name, 2025)
+    restamped_zip(ALI, folder / "Eve Mallory_1002_assignsubmission_file_" / SARA.name, 2026)   # later: would count
+    restamped_zip(MARYAM, folder / "Maryam Hosseini_1003_assignsubmission_file_" / "HW3_Mina_Karimi_401234569.zip", 2025)
+    restamped_zip(MARYAM, folder / "Maryam Hosseini_1003_assignsubmission_file_" / MARYAM.name, 2024)
+    restamped_zip(ALI, folder / "Ali Rezaei_1004_assignsubmission_file_" / ALI.name, 2025)
+    restamped_zip(ALI, folder / "Ali Rezaei_1005_assignsubmission_file_" / "HW3_Ali_Rezaei_401239999.zip", 2025)
+    results = tmp_path / "results"
+    done = subprocess.run([*GRADE, "batch", str(folder), "--rubric", "hw3", "--out", str(results)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = gradebook(results)
+    assert rows["401234567"]["status"] == "identity to confirm"
+    sara = json.loads((results / "reports" / "401234567.json").read_text())
+    assert any("2 folders" in c and "Eve Mallory" in c for c in sara["identity_conflicts"])
+    assert rows["401234569"]["status"] == "identity to confirm"   # one id, two names
+    assert any("2 names" in c for c in json.loads((results / "reports" / "401234569.json").read_text())["identity_conflicts"])
+    assert rows["401234568"]["status"] == rows["401239999"]["status"] == "identity to confirm"  # one name, two ids
+    assert "identity to confirm" in " ".join((done.stdout + done.stderr).split())
 
 
 def test_stats_flags_an_item_nobody_passes(uninterrupted):

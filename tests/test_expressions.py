@@ -105,3 +105,27 @@ def test_unknown_symbols_and_functions_are_named():
 def test_latex_and_unicode_are_rewritten_to_the_plain_syntax():
     assert to_plain(r"\frac{1}{2} \hat{y}^\top") == "( ( 1 ) / ( 2 ) ) @ y_hat.T"
     assert to_plain("W_{hh} ⊙ x − 1") == "W_hh * x - 1"
+
+
+@pytest.mark.parametrize("answer", [
+    "outer(outer(W, W), outer(W, W))",                 # 656 billion numbers
+    "diag(outer(W, W))",
+    "sum(outer(W, W)) * sum(outer(W, W)) * " * 8 + "1",   # each part allowed, together too much work
+    "(W**12 @ W**12 @ W**12) + (W**11 @ W**11) - " * 5 + "W",
+])
+def test_answers_too_large_or_too_slow_to_evaluate_fail_within_their_bounds(answer):
+    import resource
+
+    symbols = {"W": [60, 60], "x": [60, 1]}
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.process_time()
+    result = compare(parse(answer, symbols), parse("W @ x", symbols), symbols)
+    assert not result.equivalent
+    assert time.process_time() - started < 5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 200 * 1024  # KiB: no GiB taken
+
+
+def test_the_work_bound_leaves_every_ordinary_answer_alone():
+    symbols = {"W": [8, 8], "U": [8, 4], "x": [4, 1], "h": [8, 1]}
+    answer = "(1 - tanh(W @ h + U @ x)**2) * (W @ h) + diag(h) @ W @ h + outer(h, h) @ h"
+    assert compare(parse(answer, symbols), parse(answer, symbols), symbols).equivalent

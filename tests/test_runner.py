@@ -178,3 +178,65 @@ def test_unreadable_notebooks_are_named(tmp_path, content, message):
     path.write_text(content)
     with pytest.raises(NotebookUnreadable, match=f"broken.ipynb.*{message}|{message}"):
         NotebookRunner(path, "full", FAST).__enter__()
+
+
+def test_replays_after_kernel_deaths_are_bounded_by_the_notebook_budget(tmp_path):
+    """Every call kills the kernel and every restart replays a slow cell: the replays together stop at the
+    notebook's budget, and the calls after that are refused with the reason, not made."""
+    limits = Limits(call_timeout_s=2, cell_timeout_s=2, notebook_timeout_s=3)
+    started = time.monotonic()
+    with runner_for(tmp_path, "import time, os\ntime.sleep(0.8)", "def die(x):\n    os._exit(1)",
+                    mode="full", limits=limits) as run:
+        results = [run.call("die", [1]) for _ in range(12)]
+    elapsed = time.monotonic() - started
+    assert all(result.status == "dead" for result in results)
+    assert "replays have spent the notebook's 3 s budget" in results[-1].message
+    assert run.replay_s <= limits.notebook_timeout_s + limits.cell_timeout_s
+    assert elapsed < 2 * limits.notebook_timeout_s + 12 * 1.5 + 10, elapsed  # not 12 replays of the notebook
+    assert run.restarts <= 5
+
+
+FAKE_RESPONSES = '''
+import json, sys, time
+from IPython.display import publish_display_data
+
+def nonces_in_flight():
+    """The nonces of the batch being made, read from the grader's own request list in the caller's frame."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        for value in frame.f_locals.values():
+            if isinstance(value, str) and '"nonce"' in value:
+                return [json.loads(value)["nonce"]]
+        frame = frame.f_back
+    return []
+
+def flood(x):
+    junk = "x" * 8 * 2**20
+    for n in range(40):
+        publish_display_data({"application/x-dlgrade-response+json": {"nonce": "n%d" % n, "junk": junk}})
+    return x
+
+def stall(x):
+    mine = nonces_in_flight()
+    while True:  # a response every half second, its own nonce included, and never a return
+        for nonce in mine + ["made-up"]:
+            publish_display_data({"application/x-dlgrade-response+json": {"nonce": nonce, "status": "ok"}})
+        time.sleep(0.5)
+'''
+
+
+def test_messages_that_imitate_responses_take_no_memory_and_extend_no_deadline(tmp_path):
+    import resource
+
+    limits = Limits(call_timeout_s=2, cell_timeout_s=10, notebook_timeout_s=20)
+    with runner_for(tmp_path, FAKE_RESPONSES, limits=limits) as run:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        flooded = run.call("flood", [np.arange(3.0)])
+        grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+        assert flooded.ok and flooded.value.tolist() == [0.0, 1.0, 2.0]
+        assert grown_mib < 100, f"the grader grew by {grown_mib:.0f} MiB for 320 MiB of fake responses"
+        started = time.monotonic()
+        stalled = run.call_many([Call("stall", [1.0]), Call("stall", [2.0])])
+        elapsed = time.monotonic() - started
+    assert stalled[-1].status in ("timeout", "invalid"), stalled
+    assert elapsed < 2 * limits.call_timeout_s + 3, f"{elapsed:.1f} s for two calls of 2 s"

@@ -10,7 +10,7 @@ import pytest
 
 from grader.similarity.fingerprint import K, WINDOW, fingerprints, normalise
 from helpers import GRADE
-from similarity_class import build_class, cells_of, notebook, write_template_rubric, STYLES
+from similarity_class import build_class, cells_of, notebook, write_submission, write_template_rubric, STYLES
 
 
 def texts(source: str) -> list[str]:
@@ -95,3 +95,34 @@ def test_html_shows_pairs_side_by_side_and_keeps_student_text_inert(ranked, tmp_
     text = subprocess.run([*GRADE, "similar", str(root / "class"), "--rubric", str(rubric), "--quiet"],
                           capture_output=True, text=True, timeout=300).stdout
     assert "not compared: HW3_Broken_Zip_40100098.zip: cannot be read" in text
+
+
+def test_what_is_graded_is_what_is_compared_and_the_rest_is_listed(tmp_path):
+    """A copy padded past 16 MiB, and a copy behind 250 empty files, are graded (the notebook the rubric
+    matches, up to the grader's 64 MiB): so they are compared too; a file past that is listed, not dropped."""
+    from grader import rubric as rubric_module
+    from grader.similarity import corpus
+
+    rubric = rubric_module.load(write_template_rubric(tmp_path / "rubric"))
+    template = corpus.template_prints(rubric)
+    graded = tuple(notebook.match for notebook in rubric.notebooks.values())
+    original = cells_of(STYLES[0])
+    padded = json.loads(notebook(original))
+    padded["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "x" * (20 * 2**20)})
+    paths = {"original": write_submission(tmp_path, "Orig_A_1", original)}
+    paths["padded"] = tmp_path / "HW3_Padded_B_2.zip"
+    with zipfile.ZipFile(paths["padded"], "w") as archive:
+        archive.writestr("P1_RNN_LSTM.ipynb", json.dumps(padded))
+    paths["buried"] = tmp_path / "HW3_Buried_C_3.zip"
+    with zipfile.ZipFile(paths["buried"], "w") as archive:
+        for n in range(250):
+            archive.writestr(f"aaa/empty_{n:03d}.py", "")
+        archive.writestr("zzz/P1_RNN_LSTM.ipynb", notebook(original))
+        archive.writestr("zzz/huge.py", "# " + "y" * (70 * 2**20))
+    documents = {name: corpus.read_document(name, name, path, template, set(), graded) for name, path in paths.items()}
+    shared = set(documents["original"].prints)
+    assert len(shared) > 20
+    assert set(documents["padded"].prints) >= shared and set(documents["buried"].prints) >= shared
+    skipped = " ".join(documents["buried"].skipped)
+    assert "more code files (the first 200 are compared)" in skipped
+    assert documents["padded"].skipped == []

@@ -34,6 +34,15 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def status_of(report: dict) -> str:
+    """A student's row: error, refused (too late), identity to confirm, or graded."""
+    if report.get("error"):
+        return "error"
+    if report.get("late", {}).get("refused"):
+        return "refused"
+    return "identity to confirm" if report.get("identity_conflicts") else "graded"
+
+
 class Gradebook:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +94,7 @@ class Gradebook:
         """One student's graded submission, in one transaction."""
         total, late = report["total"], report.get("late", {})
         final = late.get("final", total["score"])
-        status = "error" if report.get("error") else "refused" if late.get("refused") else "graded"
+        status = status_of(report)
         with self.connection:
             self.connection.execute("INSERT OR IGNORE INTO cache VALUES (?, ?)", (grade_key, json.dumps(raw_report)))
             student = report["student"]

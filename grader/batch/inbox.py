@@ -31,6 +31,7 @@ class Entry:
     submitted_at: datetime | None
     time_source: str              # "platform CSV" | "zip entries" | "unknown"
     superseded: list[str] = field(default_factory=list)  # the same student's earlier files
+    conflicts: list[str] = field(default_factory=list)   # identity questions for a TA (``identity_conflicts``)
 
     @property
     def name(self) -> str:
@@ -125,13 +126,46 @@ def collect(source: Path, rubric: Rubric, unpack_to: Path, times: dict[str, date
             when = _zip_time(path)
             origin = "zip entries" if when else "unknown"
         by_student.setdefault(key, []).append(Entry(path, key, student, when, origin))
+    conflicts = identity_conflicts(by_student)
     counted = []
     for key, entries in sorted(by_student.items()):
         entries.sort(key=lambda e: (_comparable(e.submitted_at), e.name))
         latest = entries[-1]
         latest.superseded = [e.name for e in entries[:-1]]
+        latest.conflicts = conflicts.get(key, [])
         counted.append(latest)
     return counted
+
+
+def identity_conflicts(by_student: dict[str, list[Entry]]) -> dict[str, list[str]]:
+    """What about a student's identity a TA must look at, by student key: two names for one id, one name
+    for two ids, uploads of one id from different folders (a platform's folder is its uploader).  The
+    latest file still counts, and its report and row say why it may not be this student's."""
+    found: dict[str, list[str]] = {}
+    ids_by_name: dict[tuple, set[str]] = {}
+    for key, entries in by_student.items():
+        names = {_name(e.student): e for e in entries if _name(e.student)}
+        if len(names) > 1:
+            found.setdefault(key, []).append(
+                f"one id, {len(names)} names: " + "; ".join(f"{e.name} says {' '.join(n)}" for n, e in names.items()))
+        folders = sorted({str(e.path.parent) for e in entries})
+        if len(folders) > 1:
+            found.setdefault(key, []).append(
+                f"uploads of one id from {len(folders)} folders: " + "; ".join(
+                    f"{e.path.parent.name}/{e.name}" for e in entries))
+        for name in names:
+            if entries[0].student.student_id:
+                ids_by_name.setdefault(name, set()).add(key)
+    for name, keys in ids_by_name.items():
+        if len(keys) > 1:
+            for key in keys:
+                found.setdefault(key, []).append(f"one name, {len(keys)} ids: {' '.join(name)} uses "
+                                                 + ", ".join(sorted(keys)))
+    return found
+
+
+def _name(student: Student) -> tuple:
+    return tuple(part.strip().casefold() for part in (student.first or "", student.last or "") if part.strip())
 
 
 def _identify(name: str, rubric: Rubric) -> Student:

@@ -46,7 +46,7 @@ from ..report.model import GraderInfo, Report, SubmissionInfo, totals
 from ..report.text import spreadsheet_cell
 from ..rubric import Rubric, load, references
 from . import cache
-from .gradebook import Gradebook
+from .gradebook import Gradebook, status_of
 from .inbox import Entry, collect
 
 PR_SET_PDEATHSIG = 1
@@ -186,6 +186,11 @@ class Batch:
         summary = BatchSummary()
         entries = collect(source, self.rubric, self.results / "inbox", self.times)
         summary.total = len(entries)
+        for entry in entries:
+            for conflict in entry.conflicts:
+                self.announce(f"identity to confirm for {entry.student_key}: {conflict}")
+        if self.rubric.late is not None and any(entry.time_source != PLATFORM for entry in entries):
+            self.announce(f"the rubric has a late policy: {LATE_NOT_ASSESSED}")
         with Gradebook(self.results / "gradebook.sqlite") as book:
             book.record_submissions(self.rubric.id, entries)
             todo = []
@@ -330,17 +335,25 @@ class Batch:
                     or book.previous_report(self.rubric.id, entry.student_key))
         report.setdefault("warnings", []).extend(cache.carry_manual_points(previous, report))
         report["superseded"] = entry.superseded
+        report["identity_conflicts"] = entry.conflicts
+        report["warnings"].extend(f"identity to confirm: {conflict}" for conflict in entry.conflicts)
         if not any(report["student"].values()):  # a platform's prefixed file name, identified by the inbox
             report["student"] = asdict(entry.student)
         report["submitted_at"] = entry.submitted_at.isoformat() if entry.submitted_at else None
         report["time_source"] = entry.time_source
         late_row = None
-        if self.rubric.late is not None:
+        if self.rubric.late is not None and entry.time_source != PLATFORM:
+            policy = self.rubric.late
+            report["late"] = {"deadline": policy.deadline.astimezone(timezone.utc).isoformat(),
+                              "budget": policy.budget, "assessed": False, "why": LATE_NOT_ASSESSED,
+                              "final": report["total"]["score"]}
+            report["warnings"].append(LATE_NOT_ASSESSED)
+        elif self.rubric.late is not None:
             policy = self.rubric.late
             deadline = policy.deadline.astimezone(timezone.utc).isoformat()  # comparable as text, in order
             used = book.late_days_used(entry.student_key, policy.budget, self.rubric.id, deadline)
             charge = late_policy.charge(policy, entry.submitted_at, used)
-            report["late"] = {"deadline": deadline, "budget": policy.budget,
+            report["late"] = {"deadline": deadline, "budget": policy.budget, "assessed": True,
                               "days_late": charge.days_late, "free_days_used": charge.free_days_used,
                               "free_days_left": max(0, policy.free_days - used - charge.free_days_used),
                               "penalty_percent": charge.penalty_percent, "refused": charge.refused,
@@ -395,16 +408,22 @@ def write_gradebook_csv(path: Path, rubric: Rubric, book: Gradebook) -> None:
     for student_key, report in book.keyed_reports(rubric.id):
         items = {item["id"]: item for item in report["items"]}
         late, student, total = report.get("late", {}), report["student"], report["total"]
-        status = "error" if report.get("error") else "refused" if late.get("refused") else "graded"
+        status = status_of(report)
         writer.writerow([*(spreadsheet_cell(str(cell)) for cell in (  # names and files come from students
             student_key, student.get("student_id") or "", student.get("first") or "", student.get("last") or "",
             report["submission"]["file"], report.get("submitted_at") or "", report.get("time_source") or "",
             " ".join(report.get("superseded", [])))),
             *[f"{items[i]['score']:g}" if i in items else "" for i in item_ids],
             f"{total['score'] - _manual_score(report):g}", f"{total['manual_pending']:g}", f"{total['max']:g}",
-            late.get("days_late", 0), late.get("free_days_used", 0), f"{late.get('penalty_percent', 0):g}",
+            *((late.get("days_late", 0), late.get("free_days_used", 0), f"{late.get('penalty_percent', 0):g}")
+              if late.get("assessed", True) else ("not assessed", "", "")),
             f"{late.get('final', total['score']):g}", status])
     json_format.write_atomic(path, buffer.getvalue())
+
+
+PLATFORM = "platform CSV"
+LATE_NOT_ASSESSED = ("lateness not assessed: the platform's submission time was not given (grade batch --times); "
+                     "the times inside a zip are set by whoever made it, so they are never used for it")
 
 
 def _manual_score(report: dict) -> float:

@@ -68,6 +68,7 @@ SIGNATURES = {
 }
 SIGNATURES["torch.nn.Transformer"] = SIGNATURES["torch.nn.TransformerEncoder"] + ("aten._native_multi_head_attention",)
 UNOBSERVABLE = "<"  # what the agent names a thing it could not follow
+WARM_TRACE_S = 30
 
 
 def operator_patterns(forbidden: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -164,6 +165,8 @@ class ForbiddenCheck(Check):
         seen: list[str] = []
         problem = None
         target = config["target"]
+        # the trace's first use imports torch's tracing machinery (about a second): not the student's time
+        context.runner.call(target, [], op="warm_trace", timeout_s=WARM_TRACE_S)
         if config["init"] is not None:  # a class: build it, then run its forward
             target = Handle(f"forbidden/{context.item.id}")
             built = context.runner.call(config["target"], [], kwargs=config["init"], keep=target.id, trace=True)

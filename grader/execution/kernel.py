@@ -49,6 +49,7 @@ WATCH_INTERVAL_S = 0.05  # how often a batch's step deadlines are looked at
 # A larger message from the kernel (a 1 GB print, a forged response) makes zmq drop the connection
 # instead of the grader allocating it.
 MAX_MESSAGE_BYTES = 256 * 2**20
+RECEIVE_QUEUE = 2  # messages
 # nbclient logs every timeout and dead kernel as an error; the grader reports them itself.
 QUIET_LOG = logging.getLogger("dlgrade.nbclient")
 QUIET_LOG.setLevel(logging.CRITICAL)
@@ -194,17 +195,40 @@ class _CappedClient(NotebookClient):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.responses: list = []
-        self.response_times: list[float] = []
+        self.expect(())
+
+    def expect(self, nonces: Sequence[str]) -> None:
+        """The responses the next execution waits for, one per nonce, in order."""
+        self.nonces = list(nonces)
+        self.answers: dict[str, tuple[dict, float]] = {}
+
+    def progress(self) -> int:
+        """How many of the expected responses, from the first on, have arrived."""
+        done = 0
+        while done < len(self.nonces) and self.nonces[done] in self.answers:
+            done += 1
+        return done
+
+    @property
+    def responses(self) -> list[dict]:
+        return [self.answers[nonce][0] for nonce in self.nonces if nonce in self.answers]
+
+    @property
+    def response_times(self) -> list[float]:
+        return [self.answers[nonce][1] for nonce in self.nonces[:self.progress()]]
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content")
         data = content.get("data") if isinstance(content, dict) else None
         if isinstance(data, dict) and MIME in data:
             # a bridge response: set aside as it arrives, not kept among the cell's outputs (nor checked
-            # against the notebook schema, which cost more than reading it)
-            self.responses.append({"output_type": msg.get("msg_type"), "data": data})
-            self.response_times.append(time.monotonic())
+            # against the notebook schema, which cost more than reading it).  Only one per expected nonce
+            # is kept, the last (the agent's own comes after anything the call it answers published), so
+            # messages that imitate responses take no memory and move no deadline of a call not yet made.
+            payload = data[MIME]
+            nonce = payload.get("nonce") if isinstance(payload, dict) else None
+            if isinstance(nonce, str) and nonce in self.nonces:
+                self.answers[nonce] = ({"output_type": msg.get("msg_type"), "data": data}, time.monotonic())
             return None
         used = sum(len(str(o.get("text", ""))) + len(str(o.get("data", ""))) for o in outs
                    if MIME not in o.get("data", {}))
@@ -295,6 +319,9 @@ class KernelSession:
         self._context = zmq.asyncio.Context()
         self._context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         self._context.setsockopt(zmq.LINGER, 0)
+        # messages the grader has not read yet wait in the kernel's queue (its memory, under its limits),
+        # not in the grader's: a submission that publishes hundreds of big messages costs the grader two
+        self._context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
         # the client connects before the kernel has bound its sockets; zmq's default 100 ms between
         # attempts was most of a warm kernel's start
         self._context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
@@ -316,6 +343,7 @@ class KernelSession:
                                                                       env=kernel_environment(self.cwd, self.extra_paths),
                                                                       stdout=subprocess.DEVNULL, stderr=stderr))
             loop.run_until_complete(client.async_start_new_kernel_client())
+            sandbox.seal_runtime_dir(self._runtime_dir, self.protections)
         except BaseException:
             self.shutdown()  # nothing half-started outlives a failed start
             raise
@@ -357,11 +385,11 @@ class KernelSession:
     def alive(self) -> bool:
         return self._client is not None
 
-    def execute(self, code: str, timeout_s: float, steps: Sequence[float] = ()) -> Outcome:
+    def execute(self, code: str, timeout_s: float, steps: Sequence[float] = (), nonces: Sequence[str] = ()) -> Outcome:
         """Run ``code`` within ``timeout_s``; on timeout or death the kernel is killed and ``alive`` turns
-        False.  Code that publishes one bridge response per step (a batch of calls) gets ``steps[i]``
-        seconds for step ``i``, counted from the response before it; it is stopped at the first step
-        that overruns."""
+        False.  Code that publishes one bridge response per step (a batch of calls, the responses
+        carrying ``nonces`` in order) gets ``steps[i]`` seconds for step ``i``, counted from the response
+        before it; it is stopped at the first step that overruns.  Other responses are dropped."""
         if self._client is None:
             self.start()
         client = self._client
@@ -369,7 +397,7 @@ class KernelSession:
         client.nb.cells[0] = cell
         # nbclient's own deadline is the wall-clock backstop; the kernel's own time is watched here
         client.timeout = max(1, int(round(backstop_s(timeout_s) + KILL_GRACE_S)))
-        client.responses, client.response_times = [], []
+        client.expect(nonces)
         loop = ensure_event_loop()
         started = time.monotonic()
         try:
@@ -417,7 +445,7 @@ async def _watched(execution, client: _CappedClient, total_s: float, steps: list
     step_seen = 0
     try:
         while not task.done():
-            step = len(client.responses)
+            step = client.progress()
             if step != step_seen:  # a response arrived: the next step's time starts from here
                 step_seen, step_mark = step, clock.mark()
             overran = None
@@ -428,7 +456,7 @@ async def _watched(execution, client: _CappedClient, total_s: float, steps: list
             if overran is not None:
                 # a grader that was itself kept off the CPU may not have read an answer that has arrived
                 await asyncio.wait({task}, timeout=WATCH_INTERVAL_S)
-                if not task.done() and len(client.responses) == step:
+                if not task.done() and client.progress() == step:
                     raise overran
                 continue
             await asyncio.wait({task}, timeout=WATCH_INTERVAL_S)

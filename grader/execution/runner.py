@@ -136,6 +136,7 @@ class NotebookRunner:
     stderr_path: Path | None = None  # where a cold kernel's stderr goes (the preflight's); else nowhere
     _session: KernelSession | None = None
     _succeeded: list[CodeUnit] = field(default_factory=list)
+    replay_s: float = 0.0  # spent replaying the notebook after the kernel died: at most its budget
     tampered: bool = False  # a call changed the agent (integrity.py): the calls after it were refused
     _agent_name: str = field(default_factory=integrity.agent_name)
     _fingerprint: str = "none"
@@ -154,8 +155,10 @@ class NotebookRunner:
             self._run_units(started)
         finally:
             self.duration_s = time.monotonic() - started
-        self._ensure_kernel()
-        self._install_agent()
+        if self._session.alive:
+            self._install_agent()
+        else:
+            self._ensure_kernel()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -178,7 +181,10 @@ class NotebookRunner:
                 self.errors.append(CellError(unit.cell, f"not run: the notebook's {self.limits.notebook_timeout_s:.0f} s "
                                                         "budget was spent before this cell"))
                 continue
-            self._ensure_kernel()
+            if not self._ensure_kernel():
+                self.errors.append(CellError(unit.cell, f"not run: the kernel died {self.restarts} times and replaying "
+                                                        "the cells before this one spent the notebook's budget"))
+                continue
             outcome = self._session.execute(unit.code, min(self.limits.cell_timeout_s, left))
             if outcome.ok:
                 self._succeeded.append(unit)
@@ -188,14 +194,31 @@ class NotebookRunner:
             else:
                 self.errors.append(CellError(unit.cell, _cell_message(outcome), outcome.traceback))
 
-    def _ensure_kernel(self) -> None:
-        """Restart a killed kernel and replay the code that had run, so later calls see its definitions."""
+    def _ensure_kernel(self) -> bool:
+        """Restart a killed kernel and replay the code that had run, so later calls see its definitions;
+        False when the replay budget is spent.  All replays together get as long as the notebook's budget
+        (not the budget left: a notebook that spent its budget before a call still has its definitions
+        graded), so a submission that kills its kernel again and again costs at most twice its budget."""
         if self._session.alive:
-            return
+            return True
+        if self._replay_budget_left() <= 0:
+            return False
+        started = time.monotonic()
         self._session.restart()
         for unit in self._succeeded:
-            self._session.execute(unit.code, self.limits.cell_timeout_s)
+            left = self._replay_budget_left() - (time.monotonic() - started)
+            if left <= 0:
+                self._session.shutdown()
+                break
+            self._session.execute(unit.code, min(self.limits.cell_timeout_s, left))
+        self.replay_s += time.monotonic() - started
+        if not self._session.alive:
+            return False
         self._install_agent()
+        return True
+
+    def _replay_budget_left(self) -> float:
+        return self.limits.notebook_timeout_s - self.replay_s
 
     def _install_agent(self) -> None:
         # Installed after the student's cells, so their code cannot have replaced it before it is used;
@@ -230,11 +253,14 @@ class NotebookRunner:
         with that call's result."""
         if not calls:
             return []
-        self._ensure_kernel()
+        if not self._ensure_kernel():
+            return [CallResult("dead", message=f"{calls[0].label}() was not called: the kernel died {self.restarts} "
+                                               f"times and its replays have spent the notebook's "
+                                               f"{self.limits.notebook_timeout_s:.0f} s budget")]
         requests = [call.request() for call in calls]
         steps = [call.timeout_s or self.limits.call_timeout_s for call in calls]
         code = integrity.guarded_batch(self._agent_name, self._fingerprint, [text for text, _ in requests])
-        outcome = self._session.execute(code, sum(steps), steps)
+        outcome = self._session.execute(code, sum(steps), steps, [nonce for _, nonce in requests])
         results = []
         for index, (call, (_, nonce)) in enumerate(zip(calls, requests)):
             duration = _step_duration(outcome, index)

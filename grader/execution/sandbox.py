@@ -220,6 +220,14 @@ def prepare_host_paths(workspace: Path, runtime_dir: Path, protections: Protecti
     os.chmod(runtime_dir, 0o700)
 
 
+def seal_runtime_dir(runtime_dir: Path, protections: Protections) -> None:
+    """Once the kernel has bound its sockets it needs its runtime folder no more: take it back, so the
+    student's code cannot write into the host's /tmp, where no quota of the sandbox applies."""
+    if protections.unprivileged_user and runtime_dir.exists():
+        os.chown(runtime_dir, os.getuid(), os.getgid())
+        os.chmod(runtime_dir, 0o700)
+
+
 def share_connection_file(path: Path, protections: Protections, uid: int = NOBODY) -> None:
     if protections.unprivileged_user and path.exists():
         os.chown(path, uid, uid)

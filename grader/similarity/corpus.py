@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..execution.cells import cell_source, without_magics
+from ..execution.runner import MAX_NOTEBOOK_BYTES
 from ..rubric import Rubric
-from ..submission import JUNK
+from ..submission import JUNK, find_file
 from .fingerprint import fingerprints, normalise
 
-MAX_FILE_BYTES = 16 * 2**20   # one notebook's or module's text
-MAX_FILES = 200               # per submission
+MAX_FILE_BYTES = MAX_NOTEBOOK_BYTES   # what grading reads of a notebook is what is compared
+MAX_FILES = 200                       # per submission, the graded files first
+MAX_TOTAL_BYTES = 256 * 2**20         # per submission
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Document:
     # fingerprint hash -> where it occurs: (unit index, first line, last line)
     prints: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
     problem: str = ""
+    skipped: list[str] = field(default_factory=list)  # code files not compared, and why
 
 
 def units_of_notebook(name: str, data: bytes) -> list[Unit]:
@@ -41,28 +44,40 @@ def units_of_notebook(name: str, data: bytes) -> list[Unit]:
             if isinstance(cell, dict) and cell.get("cell_type") == "code" and cell_source(cell).strip()]
 
 
-def read_units(zip_path: Path, skip_names: set[str]) -> list[Unit]:
-    """Every code cell of the zip's notebooks and every Python file but the course's starter files."""
+def read_units(zip_path: Path, skip_names: set[str], graded: tuple[tuple[str, ...], ...] = ()) -> tuple[list[Unit], list[str]]:
+    """Every code cell of the zip's notebooks and every Python file but the course's starter files, the
+    files grading chooses (``graded``: each notebook's patterns) first, so that what is graded is always
+    compared, however many files come before it or however large it is; and what was not compared."""
     units: list[Unit] = []
+    skipped: list[str] = []
     with zipfile.ZipFile(zip_path) as archive:
         infos = [i for i in archive.infolist() if not i.is_dir() and not any(
             marker in i.filename if marker.endswith("/") else i.filename.endswith(marker) for marker in JUNK)]
-        code = [i for i in infos if i.filename.lower().endswith((".ipynb", ".py"))
-                and PurePosixPath(i.filename).name not in skip_names][:MAX_FILES]
-        for info in sorted(code, key=lambda i: i.filename):
-            if info.file_size > MAX_FILE_BYTES:
+        code = {i.filename: i for i in infos if i.filename.lower().endswith((".ipynb", ".py"))
+                and PurePosixPath(i.filename).name not in skip_names}
+        chosen = [name for patterns in graded for name in [find_file(list(code), patterns)[0]] if name]
+        order = list(dict.fromkeys(chosen + sorted(code)))
+        if len(order) > MAX_FILES:
+            skipped.append(f"{len(order) - MAX_FILES} more code files (the first {MAX_FILES} are compared)")
+        left = MAX_TOTAL_BYTES
+        for name in order[:MAX_FILES]:
+            info = code[name]
+            if info.file_size > min(MAX_FILE_BYTES, left):
+                skipped.append(f"{name}: {info.file_size / 2**20:.0f} MiB, more than the "
+                               f"{min(MAX_FILE_BYTES, left) / 2**20:.0f} MiB read")
                 continue
             with archive.open(info) as handle:
                 data = handle.read(MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES]  # a lying header cannot inflate this
-            name = PurePosixPath(info.filename).name
-            if name.lower().endswith(".ipynb"):
+            left -= len(data)
+            short = PurePosixPath(name).name
+            if short.lower().endswith(".ipynb"):
                 try:
-                    units += units_of_notebook(name, data)
+                    units += units_of_notebook(short, data)
                 except (ValueError, RecursionError):
-                    continue  # not a notebook: nothing to compare
+                    skipped.append(f"{name}: not a notebook (invalid JSON)")
             else:
-                units.append(Unit(name, data.decode("utf-8", errors="replace")))
-    return units
+                units.append(Unit(short, data.decode("utf-8", errors="replace")))
+    return units, skipped
 
 
 def fingerprint_units(units: list[Unit], ignored: set[int]) -> dict[int, list[tuple[int, int, int]]]:
@@ -88,12 +103,13 @@ def starter_names(rubric: Rubric) -> set[str]:
     return {path.name for notebook in rubric.notebooks.values() for path in notebook.starter_files}
 
 
-def read_document(key: str, label: str, zip_path: Path, template: set[int], starters: set[str]) -> Document:
+def read_document(key: str, label: str, zip_path: Path, template: set[int], starters: set[str],
+                  graded: tuple[tuple[str, ...], ...] = ()) -> Document:
     """A submission's code units and their fingerprints, minus the template's; ``starters`` are the
-    course's own file names, not read."""
+    course's own file names, not read; ``graded``, the notebooks' patterns, are read first."""
     document = Document(key, label, zip_path.name)
     try:
-        document.units = read_units(zip_path, starters)
+        document.units, document.skipped = read_units(zip_path, starters, graded)
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
         document.problem = f"{zip_path.name}: cannot be read ({type(exc).__name__}: {exc})"[:300]
         return document
@@ -106,10 +122,11 @@ def read_document(key: str, label: str, zip_path: Path, template: set[int], star
 def read_class(entries, rubric: Rubric, advance=lambda: None) -> list[Document]:
     """One Document per counted submission (``batch.inbox`` entries: a student's latest)."""
     template, starters = template_prints(rubric), starter_names(rubric)
+    graded = tuple(notebook.match for notebook in rubric.notebooks.values())
     documents = []
     for entry in entries:
         name = " ".join(p for p in (entry.student.first, entry.student.last) if p)
         label = f"{name} ({entry.student.student_id})" if name and entry.student.student_id else name or entry.name
-        documents.append(read_document(entry.student_key, label, entry.path, template, starters))
+        documents.append(read_document(entry.student_key, label, entry.path, template, starters, graded))
         advance()
     return documents

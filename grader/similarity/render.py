@@ -27,6 +27,7 @@ def as_dict(documents: list[Document], pairs: list[Pair]) -> dict:
         return {"key": document.key, "label": document.label, "file": document.file}
     return {"submissions": len(documents),
             "unreadable": [{"file": d.file, "problem": d.problem} for d in documents if d.problem],
+            "not_compared": [{"file": d.file, "skipped": d.skipped} for d in documents if d.skipped],
             "pairs": [{"a": who(documents[p.a]), "b": who(documents[p.b]), "score": p.score, "jaccard": p.jaccard,
                        "shared_fingerprints": p.shared, "a_lines": p.a_lines, "b_lines": p.b_lines} for p in pairs]}
 
@@ -48,6 +49,9 @@ def terminal(documents: list[Document], pairs: list[Pair], console: Console | No
     for document in documents:
         if document.problem:
             console.print(f"not compared: {clean(document.problem, 300)}", style="yellow", markup=False)
+        for skipped in document.skipped[:20]:
+            console.print(f"not compared, in {clean(document.file, 120)}: {clean(skipped, 300)}", style="yellow",
+                          markup=False)
 
 
 def _source(document: Document, spans: dict[str, list[list[int]]]) -> str:
@@ -60,6 +64,12 @@ def _source(document: Document, spans: dict[str, list[list[int]]]) -> str:
                          else html.escape(clean(line, 400)) for number, line in enumerate(lines, start=1))
         parts.append(f"<h3>{html.escape(clean(name, 200))}</h3><pre>{body}</pre>")
     return "".join(parts)
+
+
+def _not_compared(documents: list[Document]) -> str:
+    items = [f'<li dir="auto">{html.escape(clean(d.file, 120))}: {html.escape(clean(text, 300))}</li>'
+             for d in documents for text in ([d.problem] if d.problem else []) + d.skipped[:20]]
+    return f"<h2>Not compared</h2><ul>{''.join(items)}</ul>" if items else ""
 
 
 def page(documents: list[Document], pairs: list[Pair]) -> str:
@@ -82,5 +92,6 @@ def page(documents: list[Document], pairs: list[Pair]) -> str:
 <table><thead><tr><th>#</th><th>submission A</th><th>submission B</th><th>score</th><th>shared fingerprints</th></tr></thead>
 <tbody>{''.join(rows)}</tbody></table>
 {''.join(details)}
+{_not_compared(documents)}
 </main></body></html>
 """

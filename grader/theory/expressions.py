@@ -23,6 +23,8 @@ MAX_CHARS = 4000
 MAX_NODES = 400
 MAX_DEPTH = 40
 MAX_POWER = 12
+MAX_ELEMENTS = 2**20   # any value the interpreter makes: 8 MB
+MAX_WORK = 2**27       # element operations for one comparison, its feedback included: well under a second
 FUNCTIONS = {
     "exp": np.exp, "log": np.log, "ln": np.log, "tanh": np.tanh, "sqrt": np.sqrt, "abs": np.abs,
     "sigma": lambda x: 1 / (1 + np.exp(-x)), "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
@@ -39,6 +41,25 @@ class ParseError(Exception):
 
 class ShapeError(Exception):
     pass
+
+
+class TooCostly(ShapeError):
+    """An answer whose values would be too large or too slow to compute: declared shapes are small, so
+    only a contrived expression gets here, and it is bounded before any memory is taken."""
+
+
+@dataclass
+class Work:
+    """What is left of one comparison's budget of element operations."""
+
+    left: int = MAX_WORK
+
+    def spend(self, elements: int, operations: int | None = None) -> None:
+        if elements > MAX_ELEMENTS:
+            raise TooCostly(f"a value of {elements:,} numbers is too large to evaluate (at most {MAX_ELEMENTS:,})")
+        self.left -= max(elements, operations or 0)
+        if self.left < 0:
+            raise TooCostly("the expression takes too long to evaluate")
 
 
 # --- from LaTeX and Unicode to the plain syntax ---------------------------------------------------
@@ -170,13 +191,24 @@ def _check_node(node: ast.AST, symbols: dict) -> None:
 
 # --- evaluation -----------------------------------------------------------------------------------
 
-def evaluate(parsed: Parsed, values: dict) -> np.ndarray:
-    """Interpret the tree on numpy values; shape problems raise ``ShapeError`` with a readable message."""
+def evaluate(parsed: Parsed, values: dict, work: Work | None = None) -> np.ndarray:
+    """Interpret the tree on numpy values; shape problems raise ``ShapeError`` with a readable message,
+    and a value or a computation beyond ``work`` raises ``TooCostly`` before it is made."""
     with np.errstate(all="ignore"):
-        return np.asarray(_eval(parsed.tree, values), dtype=float)
+        return np.asarray(_eval(parsed.tree, values, work or Work()), dtype=float)
 
 
-def _eval(node: ast.AST, values: dict):
+def _cost(name: str, args: list) -> tuple[int, int]:
+    """(elements of the result, operations) of FUNCTIONS[name] on ``args``, known before calling it."""
+    sizes = [int(np.size(arg)) for arg in args]
+    if name == "outer":
+        return sizes[0] * sizes[-1], sizes[0] * sizes[-1]
+    if name == "diag":
+        return sizes[0] ** 2, sizes[0] ** 2
+    return max(sizes, default=1), sum(sizes)
+
+
+def _eval(node: ast.AST, values: dict, work: Work):
     if isinstance(node, ast.Constant):
         return float(node.value)
     if isinstance(node, ast.Name):
@@ -184,35 +216,42 @@ def _eval(node: ast.AST, values: dict):
             return values[node.id]
         return CONSTANTS[node.id]
     if isinstance(node, ast.Attribute):
-        return np.transpose(np.asarray(_eval(node.value, values)))
+        return np.transpose(np.asarray(_eval(node.value, values, work)))
     if isinstance(node, ast.UnaryOp):
-        value = _eval(node.operand, values)
+        value = _eval(node.operand, values, work)
         return -value if isinstance(node.op, ast.USub) else value
     if isinstance(node, ast.Call):
-        args = [_eval(arg, values) for arg in node.args]
+        args = [_eval(arg, values, work) for arg in node.args]
+        work.spend(*_cost(node.func.id, args))
         try:
             return FUNCTIONS[node.func.id](*args)
         except (ValueError, TypeError) as exc:
             raise ShapeError(f"{node.func.id}(...) cannot take these arguments ({exc})") from None
-    left, right = _eval(node.left, values), _eval(node.right, values)
+    left, right = _eval(node.left, values, work), _eval(node.right, values, work)
     a, b = np.asarray(left), np.asarray(right)
     if isinstance(node.op, ast.MatMult):
         if a.ndim == 0 or b.ndim == 0 or a.shape == (1, 1) or b.shape == (1, 1):
+            work.spend(max(a.size, b.size))
             return a * b  # a scalar "product" written with @ or \cdot
         if a.shape[-1] != b.shape[0]:
             raise ShapeError(f"matrix product of shapes {a.shape} and {b.shape}: the inner sizes differ")
+        rows, columns = (a.size // a.shape[-1], int(np.prod(b.shape[1:], dtype=np.int64)))
+        work.spend(rows * columns, rows * columns * a.shape[-1])
         return a @ b
     if isinstance(node.op, ast.Pow):
         exponent = float(np.asarray(right)) if b.ndim == 0 else None
         if exponent is None or abs(exponent) > MAX_POWER:
             raise ShapeError("a power must have a small number as its exponent")
         if a.ndim == 2 and a.shape[0] == a.shape[1] and a.shape[0] > 1 and exponent.is_integer():
+            work.spend(a.size, a.size * a.shape[0] * 2 * max(int(abs(exponent)).bit_length(), 1))
             return np.linalg.matrix_power(a, int(exponent))  # W_hh**k of a square matrix: the matrix power
+        work.spend(a.size)
         return a ** exponent
     if a.ndim and b.ndim and a.shape != b.shape and not (a.size == 1 or b.size == 1):
         symbol = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}[type(node.op)]
         hint = " (did you mean @ for a matrix product?)" if symbol == "*" else ""
         raise ShapeError(f"'{symbol}' of shapes {a.shape} and {b.shape}{hint}")
+    work.spend(max(a.size, b.size))
     if isinstance(node.op, ast.Add):
         return a + b
     if isinstance(node.op, ast.Sub):
@@ -244,11 +283,12 @@ class Comparison:
 def compare(student: Parsed, reference: Parsed, symbols: dict, trials: int = 5, seed: int = 0,
             rtol: float = 1e-7) -> Comparison:
     rng = np.random.default_rng(seed)
+    work = Work()  # the student's side of every trial and of the feedback draws on one budget
     for _ in range(trials):
         values = random_values(symbols, rng)
         expected = evaluate(reference, values)
         try:
-            actual = evaluate(student, values)
+            actual = evaluate(student, values, work)
         except ShapeError as exc:
             return Comparison(False, str(exc))
         if actual.shape != expected.shape:
@@ -258,7 +298,10 @@ def compare(student: Parsed, reference: Parsed, symbols: dict, trials: int = 5, 
                 return Comparison(False, f"the result has shape {actual.shape}, expected {expected.shape}{hint}")
             actual = actual.reshape(expected.shape)
         if not np.allclose(actual, expected, rtol=rtol, atol=1e-12, equal_nan=False):
-            return Comparison(False, explain(student, reference, values, random_values(symbols, rng)))
+            try:
+                return Comparison(False, explain(student, reference, values, random_values(symbols, rng), work))
+            except TooCostly:
+                return Comparison(False, UNEXPLAINED)
     return Comparison(True)
 
 
@@ -272,9 +315,11 @@ def _factors(node: ast.AST) -> list[ast.AST]:
     return [node]
 
 
-def _value_key(node: ast.AST, values: dict):
+def _value_key(node: ast.AST, values: dict, work: Work):
     try:
-        value = np.asarray(_eval(node, values), dtype=float)
+        value = np.asarray(_eval(node, values, work), dtype=float)
+    except TooCostly:
+        raise
     except ShapeError:
         return None
     return value
@@ -289,12 +334,12 @@ def terms(node: ast.AST, sign: float = 1.0) -> list[tuple[float, ast.AST]]:
     return [(sign, node)]
 
 
-def _unmatched(reference_parts, student_parts, values) -> tuple[list, list]:
+def _unmatched(reference_parts, student_parts, values, work: Work) -> tuple[list, list]:
     """Pair parts with equal values; return the reference parts and the student parts left over."""
-    student_values = [_value_key(part, values) for part in student_parts]
+    student_values = [_value_key(part, values, work) for part in student_parts]
     used, missing = set(), []
     for part in reference_parts:
-        value = _value_key(part, values)
+        value = _value_key(part, values, work)
         match = next((i for i, v in enumerate(student_values) if i not in used and v is not None and value is not None
                       and v.shape == value.shape and np.allclose(v, value)), None)
         if match is None:
@@ -309,19 +354,22 @@ def _signed(term: tuple[float, ast.AST]) -> ast.AST:
     return node if sign > 0 else ast.UnaryOp(ast.USub(), node)
 
 
-def explain(student: Parsed, reference: Parsed, values: dict, other_values: dict | None = None) -> str:
+def explain(student: Parsed, reference: Parsed, values: dict, other_values: dict | None = None,
+            work: Work | None = None) -> str:
     """Say how the student's value differs: a flipped sign, a constant factor (the same on two random
-    draws), or — descending into the one part that differs — the term or factor that is wrong."""
-    expected, actual = evaluate(reference, values), evaluate(student, values)
+    draws), or — descending into the one part that differs — the term or factor that is wrong.  Every
+    evaluation draws on ``work``; ``TooCostly`` when it runs out."""
+    work = work or Work()
+    expected, actual = evaluate(reference, values), evaluate(student, values, work)
     if expected.shape == actual.shape and np.any(expected):
         if np.allclose(actual, -expected):
             return "the sign is flipped"
         factor = _constant_ratio(actual, expected)
         if factor is not None and other_values is not None:
-            again = _constant_ratio(evaluate(student, other_values), evaluate(reference, other_values))
+            again = _constant_ratio(evaluate(student, other_values, work), evaluate(reference, other_values))
             if again is not None and np.isclose(again, factor):
                 return f"off by a constant factor of {factor:.4g}"
-    return _explain_nodes(student.tree, reference.tree, values, depth=0)
+    return _explain_nodes(student.tree, reference.tree, values, 0, work)
 
 
 def _constant_ratio(actual: np.ndarray, expected: np.ndarray) -> float | None:
@@ -334,25 +382,25 @@ def _constant_ratio(actual: np.ndarray, expected: np.ndarray) -> float | None:
     return None
 
 
-def _explain_nodes(student: ast.AST, reference: ast.AST, values: dict, depth: int) -> str:
+def _explain_nodes(student: ast.AST, reference: ast.AST, values: dict, depth: int, work: Work) -> str:
     """Sums first, then products: when exactly one part is wrong, explain that part instead; inside
     the same function, explain its argument."""
     if (isinstance(student, ast.Call) and isinstance(reference, ast.Call) and student.func.id == reference.func.id
             and len(student.args) == len(reference.args) == 1 and depth < 6):
-        inner = _explain_nodes(student.args[0], reference.args[0], values, depth + 1)
+        inner = _explain_nodes(student.args[0], reference.args[0], values, depth + 1, work)
         if inner != UNEXPLAINED:
             return f"inside {reference.func.id}(...): {inner}"
     for split, name in ((lambda n: [_signed(t) for t in terms(n)], "term"), (_factors, "factor")):
         ref_parts, stu_parts = split(reference), split(student)
         if len(ref_parts) == 1 and len(stu_parts) == 1:
             continue
-        missing, extra = _unmatched(ref_parts, stu_parts, values)
+        missing, extra = _unmatched(ref_parts, stu_parts, values, work)
         if len(missing) == len(ref_parts) and len(ref_parts) > 1 and name == "term":
             continue  # nothing in common as a sum: try it as a product
         if not missing and not extra:
             continue
         if len(missing) == 1 and len(extra) == 1 and depth < 6:
-            inner = _explain_nodes(extra[0], missing[0], values, depth + 1)
+            inner = _explain_nodes(extra[0], missing[0], values, depth + 1, work)
             if inner != UNEXPLAINED:
                 return inner
         if missing or extra:
