@@ -133,4 +133,15 @@ points = 1
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "out" / "report.json").stat().st_size < 100_000
     warnings = json.loads(done.stdout)["warnings"]
-    assert len(warnings) == 51 and warnings[-1] == "… and 199950 more, not listed"
+    assert len(warnings) == 21 and warnings[-1].endswith("199980 more headers name no question of this assignment")
+
+
+def test_a_report_lists_at_most_fifty_warnings_and_cell_errors_then_counts():
+    from grader.grading import MAX_LISTED, bounded
+    from grader.report.model import CellErrorInfo
+
+    warnings = bounded([f"w{i}" for i in range(500)])
+    assert len(warnings) == MAX_LISTED + 1 and warnings[-1] == "… and 450 more, not listed"
+    errors = bounded([CellErrorInfo(i, f"e{i}") for i in range(60)])
+    assert len(errors) == MAX_LISTED + 1 and errors[-1].error == "… and 10 more, not listed"
+    assert bounded(["one"]) == ["one"]

@@ -228,3 +228,10 @@ def test_complexity_answers_compare_by_order_under_the_assumptions(tmp_path, pro
     items, _ = grade_answers(tmp_path, proofs, wrong)
     assert items["linear"].status == "failed" and "grows faster" in items["linear"].feedback
     assert items["softmax"].status == "failed" and "grows slower" in items["softmax"].feedback
+
+
+def test_unknown_questions_are_counted_not_each_kept():
+    """An answers file of endless unknown headers costs the grader a count, not a string per line."""
+    parsed = parse_answers("".join(f"## q{i}\n1\n" for i in range(1000)), {"grad"})
+    assert len(parsed.warnings) == 21 and "'q0' is not a question" in parsed.warnings[0]
+    assert parsed.warnings[-1] == "answers: 980 more headers name no question of this assignment"

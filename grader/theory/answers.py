@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 MAX_ANSWERS_BYTES = 16 * 2**20  # a 10 MB answer is refused by the parser, not the whole file
+MAX_UNKNOWN_LISTED = 20
 HEADER = re.compile(r"^\s*##\s+(\S+)")
 DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
@@ -37,12 +38,16 @@ class AnswersFile:
 def parse_answers(text: str, known_ids: set[str], file_name: str = "answers") -> AnswersFile:
     result = AnswersFile()
     current: Answer | None = None
+    unknown = 0  # headers naming no question: the first few are listed, the rest counted (memory)
     for number, raw in enumerate(text.splitlines(), start=1):
         header = HEADER.match(raw)
         if header:
             item = header.group(1)
             if item not in known_ids:
-                result.warnings.append(f"{file_name}, line {number}: '{item[:60]}' is not a question of this assignment")
+                unknown += 1
+                if unknown <= MAX_UNKNOWN_LISTED:
+                    result.warnings.append(f"{file_name}, line {number}: '{item[:60]}' is not a question of this "
+                                           "assignment")
                 current = None
                 continue
             if item in result.answers:
@@ -54,6 +59,9 @@ def parse_answers(text: str, known_ids: set[str], file_name: str = "answers") ->
         if current is None or not line or line.startswith(">"):
             continue
         current.lines.append(line.translate(DIGITS))
+    if unknown > MAX_UNKNOWN_LISTED:
+        result.warnings.append(f"{file_name}: {unknown - MAX_UNKNOWN_LISTED} more headers name no question of this "
+                               "assignment")
     return result
 
 
