@@ -117,7 +117,7 @@ def main() -> int:
                "baseline": args.baseline, "versions": versions, "environment": environment}
     print(json.dumps(figures, indent=2))
     if args.write:
-        args.write.write_text(markdown(figures))
+        args.write.write_text(markdown({**figures, "written_to": args.write.as_posix()}))
     return 0
 
 
@@ -126,7 +126,7 @@ def markdown(f: dict) -> str:
     return f"""# The cost of a change, measured in one run
 
 Command: `python bench/bench_versions.py --baseline {f['baseline']} --size {f['size']} --repeat {f['repeat']} \
---write bench/RESULTS-versions.md` (this machine: 2 cores; every figure below comes from that one run).
+--write {f['written_to']}` (this machine: 2 cores; every figure below comes from that one run).
 Class: {f['size']} hw3 P1 submissions ({', '.join(f'{n} {k}' for k, n in f['class'].items())}), `grade batch -j
 {f['jobs']}`, the slow and hostile ones bounded by `--call-timeout 3 --cell-timeout 3`. Each pair of runs
 alternates its order; a ratio is the median of the paired ratios (its range in brackets): pairing a
