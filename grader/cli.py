@@ -489,7 +489,9 @@ def template_command(rubric_spec: str, out_file: Path | None) -> None:
 def answers_template(rubric: Rubric) -> str:
     lines = [f"# {rubric.title} — answers", "# Write each answer under its '## id' line; lines starting with '>' "
              "are ignored.", "# Math: @ matrix product, * elementwise, .T transpose, ** power, exp log tanh sigma "
-             "softmax sqrt; LaTeX works too.", ""]
+             "softmax sqrt; LaTeX works too.", "# Numbers: 28,348,416 or 28 348 416 or ۲۸٬۳۴۸٬۴۱۶ (thousands by threes), "
+             "12 × 2,362,368, 1.5 (a point, not a comma); vectors [6, 1, 2].",
+             "# Every accepted notation, with examples: the dlgrade README, section 'Theory answers'.", ""]
     for item in rubric.items:
         if kind_class(item.kind).needs_notebook:
             continue

@@ -129,3 +129,16 @@ def test_the_work_bound_leaves_every_ordinary_answer_alone():
     symbols = {"W": [8, 8], "U": [8, 4], "x": [4, 1], "h": [8, 1]}
     answer = "(1 - tanh(W @ h + U @ x)**2) * (W @ h) + diag(h) @ W @ h + outer(h, h) @ h"
     assert compare(parse(answer, symbols), parse(answer, symbols), symbols).equivalent
+
+
+@pytest.mark.parametrize("answer", [r"\mathrm{softmax}(z)", r"\operatorname{softmax}(z)", r"\text{softmax}(z)",
+                                    r"$\mathrm{softmax}\left(z\right)$", r"\textrm{softmax}(\mathbf{z})"])
+def test_names_in_latex_font_commands_are_the_names(answer):
+    symbols = {"z": [3, 1]}
+    assert compare(parse(answer, symbols), parse("softmax(z)", symbols), symbols).equivalent
+
+
+def test_a_function_name_used_as_a_value_is_feedback_not_a_crash():
+    symbols = {"z": [3, 1]}
+    result = compare(parse("(softmax)(z)", symbols), parse("softmax(z)", symbols), symbols)
+    assert not result.equivalent and "'softmax' is a function: write softmax(...)" in result.message

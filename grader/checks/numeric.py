@@ -3,19 +3,15 @@ accepted value may name its convention and carry its own share of the points.  T
 the arithmetic (``4*768*768 + 4*768``): it is evaluated by the safe expression interpreter."""
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from ..rubric import FieldError, item_callable
-from ..theory import expressions
-from ..theory.answers import after_equals
+from ..theory import expressions, numbers
 from . import calling
 from .answered import AnswerCheck, accepted_list, convention_note, symbols_field
 from .base import CheckContext, Verdict
 
 FIELDS = {"value", "accepted", "rtol", "atol", "symbols", "reference"}
-THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
 class NumericCheck(AnswerCheck):
@@ -43,7 +39,8 @@ class NumericCheck(AnswerCheck):
     def judge(self, context: CheckContext, answer) -> Verdict:
         config = context.item.config
         try:
-            value = read_number_answer(answer.text, config["symbols"])
+            lengths = {entry["value"].size for entry in config["accepted"] if entry["value"].ndim}
+            value = read_number_answer("\n".join(answer.lines), config["symbols"], lengths)
         except (expressions.ParseError, expressions.ShapeError) as exc:
             return Verdict(0.0, "failed", f"cannot read a number: {exc}")
         for entry in sorted(config["accepted"], key=lambda e: -e["fraction"]):
@@ -66,18 +63,6 @@ def _numbers(value) -> bool:
                                                           for v in value)
 
 
-def read_number_answer(text: str, symbols: dict) -> np.ndarray:
+def read_number_answer(text: str, symbols: dict, vector_lengths: set[int] = frozenset()) -> np.ndarray:
     """The number (or vector) a written answer gives after its last '='; raises ``ParseError``."""
-    text = after_equals(text).replace("٬", "").replace("_", "").strip()
-    if THOUSANDS.match(text):  # 7,091,712 is one number; 0, 0, 1 is three
-        text = text.replace(",", "")
-    return _read_number(text, symbols)
-
-
-def _read_number(text: str, symbols: dict) -> np.ndarray:
-    text = text.strip()
-    if "," in text:  # a vector: [6, 1, 2] or 6, 1, 2
-        parts = [p for p in text.strip("[]() ").split(",") if p.strip()]
-        return np.array([float(expressions.evaluate(expressions.parse(p, symbols), symbols)) for p in parts])
-    value = expressions.evaluate(expressions.parse(text, symbols), symbols)
-    return np.ravel(value) if value.ndim > 1 else value
+    return numbers.read(text, symbols, vector_lengths)

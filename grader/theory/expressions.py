@@ -26,7 +26,7 @@ MAX_POWER = 12
 MAX_ELEMENTS = 2**20   # any value the interpreter makes: 8 MB
 MAX_WORK = 2**27       # element operations for one comparison, its feedback included: well under a second
 FUNCTIONS = {
-    "exp": np.exp, "log": np.log, "ln": np.log, "tanh": np.tanh, "sqrt": np.sqrt, "abs": np.abs,
+    "exp": np.exp, "sin": np.sin, "cos": np.cos, "log": np.log, "ln": np.log, "tanh": np.tanh, "sqrt": np.sqrt, "abs": np.abs,
     "sigma": lambda x: 1 / (1 + np.exp(-x)), "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
     "relu": lambda x: np.maximum(x, 0), "sum": lambda x: np.sum(x), "diag": lambda x: np.diagflat(x),
     "softmax": lambda x: np.exp(x - np.max(x, axis=0)) / np.sum(np.exp(x - np.max(x, axis=0)), axis=0),
@@ -76,6 +76,8 @@ LATEX_COMMANDS = {r"\odot": "*", r"\circ": "*", r"\cdot": "@", r"\times": "@", r
 def to_plain(text: str) -> str:
     """Rewrite LaTeX and Unicode math into the plain syntax (no evaluation, pure text)."""
     text = text.strip().strip("$").strip()
+    # \mathrm{softmax}, \text{ReLU}, \operatorname{diag}: the name inside is the name
+    text = re.sub(r"\\(?:mathrm|text|textrm|textit|mathit|operatorname|mathbf|boldsymbol|bm)\s*\{([^{}]*)\}", r"\1", text)
     for old, new in UNICODE.items():
         text = text.replace(old, new)
     text = re.sub(r"\\hat\{(\w+)\}", r"\1_hat", text)
@@ -214,7 +216,9 @@ def _eval(node: ast.AST, values: dict, work: Work):
     if isinstance(node, ast.Name):
         if node.id in values:
             return values[node.id]
-        return CONSTANTS[node.id]
+        if node.id in CONSTANTS:
+            return CONSTANTS[node.id]
+        raise ShapeError(f"'{node.id}' is a function: write {node.id}(...) with its argument in parentheses")
     if isinstance(node, ast.Attribute):
         return np.transpose(np.asarray(_eval(node.value, values, work)))
     if isinstance(node, ast.UnaryOp):

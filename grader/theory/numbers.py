@@ -1,0 +1,120 @@
+"""Numbers as students write them, read exactly or not at all.
+
+A written number may group its thousands (``28,348,416``, ``28 348 416`` with plain, thin or no-break
+spaces, ``28٬348٬416``, ``28،348،416``, LaTeX's ``28{,}348{,}416``), use Persian or Arabic digits and the
+Persian decimal sign (``۱۲٫۵``), carry a unit or a word after it (``28,348,416 parameters``, ``۲۸ میلیون
+پارامتر``), a scale (``132.6M``, ``2.4 million``), be the result of arithmetic (``12 × 2,362,368``) or be a
+vector (``[6, 1, 2]``, ``[6; 1; 2]``, ``[6, 1, 2]^T``, one row per line, nested lists).  Everything else
+is refused with the reason: two numbers side by side (``2 3``), a decimal comma (``1,5``), groups that are
+not of three digits (``1,23,456``) — a number is never read as another number.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from . import expressions
+from .answers import after_equals
+
+DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+SYMBOLS = {"٫": ".", "−": "-", "–": "-", "×": "*", "·": "*", "⋅": "*", "\\times": "*", "\\cdot": "*", "{,}": ",",
+           "\\,": " ", "\\;": " ", "\\ ": " ", "\\!": "", "\u2009": " ", "\u202f": " ", "\u00a0": " ", "≈": "",
+           "\\approx": "", "~": "", "$": "", "\\left": "", "\\right": ""}
+# a separator between groups of three digits; the same one throughout a number
+GROUPED = re.compile(r"(?<![\d.])(\d{1,3})((?P<sep>[,٬،' ])\d{3}(?:(?P=sep)\d{3})*)(\.\d+)?(?![\d])")
+SCALES = {"k": 1e3, "thousand": 1e3, "هزار": 1e3, "m": 1e6, "million": 1e6, "millions": 1e6, "میلیون": 1e6,
+          "b": 1e9, "bn": 1e9, "billion": 1e9, "billions": 1e9, "میلیارد": 1e9, "g": 1e9}
+SCALED = re.compile(r"(\d(?:[\d.]*\d)?)\s*(" + "|".join(sorted(SCALES, key=len, reverse=True)) + r")(?![\w])", re.I)
+WORDS = re.compile(r"(?:\s+|^)[^\W\d_][^\W\d]*(?:\s+[^\W\d_][^\W\d]*)*\s*\.?\s*$")
+LABEL = re.compile(r"^\s*[^\W\d_][^\W\d]*(?:\s+[^\W\d_][^\W\d]*)*\s*[:：]\s*")  # "Answer:", "پاسخ:"
+TRANSPOSED = re.compile(r"(\^\s*\{?\s*(?:T|\\top|\\intercal)\s*\}?|\.T|ᵀ)\s*$")
+
+
+def normalise(text: str) -> str:
+    text = text.translate(DIGITS)
+    for old, new in SYMBOLS.items():
+        text = text.replace(old, new)
+    return text.strip()
+
+
+def read(text: str, symbols: dict, vector_lengths: set[int] | None = None) -> np.ndarray:
+    """The number or vector ``text`` writes.  ``vector_lengths``: the lengths of the vectors the answer
+    may be (empty: one number is expected; None: unknown).  A comma between groups of three digits is a
+    thousands mark unless reading it as a separator gives a vector of one of those lengths.  Raises
+    ``expressions.ParseError`` with what could not be read."""
+    lines = [normalise(line) for line in after_equals(text).splitlines() if line.strip()]
+    if not lines:
+        raise expressions.ParseError("no number in the answer")
+    if len(lines) > 1 and all(_is_plain_number(line.strip("[]() ,;")) for line in lines):
+        return _vector([line.strip("[]() ,;") for line in lines], symbols, vector_lengths)  # one row per line
+    text = LABEL.sub("", " ".join(lines))
+    text = TRANSPOSED.sub("", text).strip()
+    text = _without_words(text, symbols)
+    if "x" not in symbols:  # 12 x 5, as on paper
+        text = re.sub(r"(?<=[\d)])\s*[xX]\s*(?=[\d(])", " * ", text)
+    inner = text
+    while inner[:1] in "[(" and inner[-1:] in "])" and _balanced(inner[1:-1]):
+        inner = inner[1:-1].strip()
+    parts = [part.strip() for part in re.split(r"[;,،]", inner.replace("[", "").replace("]", ""))]
+    if len(parts) > 1 and all(parts):
+        listed = ";" in inner or "[" in inner or not any(m.group("sep") in ",،" for m in GROUPED.finditer(inner))
+        if listed or (vector_lengths and len(parts) in vector_lengths):
+            return _vector(parts, symbols, vector_lengths)
+    return _value(text, symbols)
+
+
+def _vector(parts: list[str], symbols: dict, vector_lengths: set[int] | None) -> np.ndarray:
+    if vector_lengths is not None and not vector_lengths:
+        raise expressions.ParseError(f"{len(parts)} numbers where one is expected ({', '.join(p[:12] for p in parts[:4])}): "
+                                     "for a decimal write a point (1.5); group thousands by threes (1,234,567)")
+    return np.array([_scalar(part, symbols) for part in parts])
+
+
+def _scalar(text: str, symbols: dict) -> float:
+    value = _value(text, symbols)
+    if value.size != 1:
+        raise expressions.ParseError(f"'{text[:40]}' is not one number")
+    return float(value.reshape(()))
+
+
+def _value(text: str, symbols: dict) -> np.ndarray:
+    for token in re.findall(r"\d[\d,٬،']*\d(?:\.\d+)?", text):
+        if re.search(r"[,٬،']", token) and not GROUPED.fullmatch(token):
+            raise expressions.ParseError(f"'{token}': a comma inside a number that is not a thousands mark (groups "
+                                         "of three digits, 1,234,567); for a decimal write a point: 1.5")
+    text = GROUPED.sub(lambda m: m.group(1) + re.sub(r"\D", "", m.group(2)) + (m.group(4) or ""), text)
+    text = SCALED.sub(lambda m: f"({m.group(1)} * {SCALES[m.group(2).lower()]:.0f})", text)
+    side_by_side = re.search(r"(\d)\s+(\d)", text)
+    if side_by_side:
+        raise expressions.ParseError(f"two numbers side by side ('{side_by_side.group(0)}'): write one number, "
+                                     "its thousands grouped by threes, or the operation between them")
+    value = expressions.evaluate(expressions.parse(text, symbols), symbols)
+    return np.ravel(value) if value.ndim > 1 else value
+
+
+def _without_words(text: str, symbols: dict) -> str:
+    """``28,348,416 parameters`` → ``28,348,416``: words after the number that are no symbol, function
+    or scale of the answer's are a unit or a remark."""
+    found = WORDS.search(text)
+    if not found or found.start() == 0:
+        return text
+    words = found.group(0).strip(" .").split()
+    known = set(symbols) | set(expressions.FUNCTIONS) | set(expressions.CONSTANTS) | set(SCALES)
+    if any(word.lower() in known or word in known for word in words):
+        return text
+    return text[:found.start()].strip()
+
+
+def _is_plain_number(text: str) -> bool:
+    return bool(re.fullmatch(r"[-+]?(\d[\d,٬' ]*)(\.\d+)?([eE][-+]?\d+)?", text.strip()))
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += char in "[(" and 1 or 0
+        depth -= char in "])" and 1 or 0
+        if depth < 0:
+            return False
+    return depth == 0

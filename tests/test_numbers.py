@@ -1,0 +1,77 @@
+"""Numbers as students write them: every ordinary way of writing a number is read exactly, and whatever
+cannot be read exactly is refused with the reason, never read as another number."""
+import numpy as np
+import pytest
+
+from grader.theory.expressions import ParseError
+from grader.theory.numbers import read
+
+SCALAR = set()        # the answer is one number
+VECTOR3 = {3}         # the answer is a vector of three
+
+WRITTEN = [
+    # thousands, every separator
+    ("28,348,416", 28348416), ("28 348 416", 28348416), ("28\u2009348\u2009416", 28348416),
+    ("28\u202f348\u202f416", 28348416), ("28\u00a0348\u00a0416", 28348416), ("28٬348٬416", 28348416),
+    ("28،348،416", 28348416), ("28{,}348{,}416", 28348416), ("$28{,}348{,}416$", 28348416),
+    ("28'348'416", 28348416), ("2,362,368.5", 2362368.5),
+    # Persian and Arabic digits, the Persian decimal sign
+    ("۲۸٬۳۴۸٬۴۱۶", 28348416), ("٢٨٣٤٨٤١٦", 28348416), ("۱۲٫۵", 12.5), ("−۵", -5),
+    # units, words, labels, approximations, scales
+    ("28,348,416 parameters", 28348416), ("۲۸٬۳۴۸٬۴۱۶ پارامتر", 28348416), ("Answer: 7,091,712", 7091712),
+    ("پاسخ: ۷۰۹۱۷۱۲", 7091712), ("≈ 132.6M", 132.6e6), ("\\approx 2.4 million", 2.4e6), ("۲٫۴ میلیون", 2.4e6),
+    ("1.33e8", 1.33e8), ("12K", 12000), ("total = 2,359,296", 2359296), ("2,359,296.", 2359296),
+    # arithmetic with separators and paper notation
+    ("12 × 2,362,368", 28348416), ("12 \\times 2{,}362{,}368", 28348416), ("12 x 2,362,368", 28348416),
+    ("4*768*768 + 4*768", 2362368), ("4 · 768²".replace("²", "**2"), 2359296), ("2^{10}", 1024),
+    ("sin(1)", np.sin(1)), ("\\frac{1}{4}", 0.25),
+]
+
+VECTORS = [
+    ("[6, 1, 2]", [6, 1, 2]), ("[6; 1; 2]", [6, 1, 2]), ("[6, 1, 2]^T", [6, 1, 2]), ("[6, 1, 2]^\\top", [6, 1, 2]),
+    ("[6 , 1 , 2]ᵀ", [6, 1, 2]), ("6\n1\n2", [6, 1, 2]), ("[[6], [1], [2]]", [6, 1, 2]), ("(6, 1, 2)", [6, 1, 2]),
+    ("6, 1, 2", [6, 1, 2]), ("[۶، ۱، ۲]", [6, 1, 2]), ("[sin(1), 0, -1]", [np.sin(1), 0, -1]),
+    ("[100,200,300]", [100, 200, 300]),   # a vector is expected: the commas separate
+]
+
+REFUSED = [
+    ("2 3", "side by side"), ("28 348 41", "side by side"), ("1,5", "one is expected"), ("1,23,456", "thousands mark"),
+    ("1.234.567", "cannot read"), ("12,34", "one is expected"), ("3 parameters and 2 biases", "cannot read"),
+    ("", "no"),
+]
+
+
+@pytest.mark.parametrize("text, value", WRITTEN)
+def test_a_number_written_any_ordinary_way_is_read_exactly(text, value):
+    assert float(read(text, {}, SCALAR)) == pytest.approx(value, rel=1e-12)
+
+
+@pytest.mark.parametrize("text, value", VECTORS)
+def test_a_vector_written_any_ordinary_way_is_read_exactly(text, value):
+    assert read(text, {}, VECTOR3).tolist() == pytest.approx(value, rel=1e-12)
+
+
+@pytest.mark.parametrize("text, reason", REFUSED)
+def test_what_cannot_be_read_exactly_is_refused_with_the_reason(text, reason):
+    with pytest.raises(ParseError) as refused:
+        read(text, {}, SCALAR)
+    assert reason in str(refused.value)
+
+
+def test_a_number_is_never_read_as_another_number():
+    """Every way of writing a number, with its separators misplaced or doubled, is read as that number or
+    refused: the misread ``28 348 416`` → 28·348·416 of before cannot come back."""
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        value = int(rng.integers(1000, 10**9))
+        digits = str(value)
+        for separator in (",", " ", "\u2009", "٬", "،", "'"):
+            grouped = f"{value:,}".replace(",", separator)
+            assert float(read(grouped, {}, SCALAR)) == value
+            for cut in range(1, len(digits)):        # a separator anywhere else
+                broken = digits[:cut] + separator + digits[cut:]
+                try:
+                    read_back = float(read(broken, {}, SCALAR))
+                except ParseError:
+                    continue
+                assert read_back == value, (broken, read_back)
