@@ -142,3 +142,29 @@ def test_a_function_name_used_as_a_value_is_feedback_not_a_crash():
     symbols = {"z": [3, 1]}
     result = compare(parse("(softmax)(z)", symbols), parse("softmax(z)", symbols), symbols)
     assert not result.equivalent and "'softmax' is a function: write softmax(...)" in result.message
+
+
+NOTATION = {"z": [3, 1], "x": [3, 1], "h": [3, 1], "W": [3, 3], "y_hat": [3, 1], "y": [3, 1], "a": [], "b": [],
+            "c_t": [3, 1], "Gamma_f": [3, 1]}
+
+
+@pytest.mark.parametrize("answer, reference", [
+    (r"\big( a + b \big)", "a + b"), (r"\Big[ a + b \Big] W", "(a + b) * W"), (r"\dfrac{a}{b}", "a / b"),
+    (r"\tfrac{a}{b}", "a / b"), (r"\hat y - y", "y_hat - y"), (r"x \otimes h", "outer(x, h)"), ("x ⊗ h", "x @ h.T"),
+    (r"\tanh^2(z)", "tanh(z)**2"), (r"1 - \tanh^2(c_t)", "1 - tanh(c_t)**2"), (r"a \quad + \qquad b", "a + b"),
+    (r"$$a + b$$", "a + b"), (r"a + b \;", "a + b"), ("Γ_f ⊙ x", "Gamma_f * x"), ("a² + b³", "a**2 + b**3"),
+    ("a³ − b", "a**3 - b"), ("√a", "sqrt(a)"), ("√(a + b)", "sqrt(a + b)"), (r"\sigma'(z)", "sigma(z)*(1-sigma(z))"),
+    ("σ′(z)", "sigma(z) * (1 - sigma(z))"), (r"\tanh'(c_t)", "1 - tanh(c_t)**2"), (r"\left[ a + b \right]", "a + b"),
+    (r"\exp(z) \oslash (W @ z)", "exp(z) / (W @ z)"), ("ŷ − y", "y_hat - y"), ("Wᵀ x", "W.T @ x"),
+])
+def test_latex_and_unicode_as_students_type_them(answer, reference):
+    result = compare(parse(answer, NOTATION), parse(reference, NOTATION), NOTATION)
+    assert result.equivalent, result.message
+
+
+@pytest.mark.parametrize("answer, reference", [
+    (r"\tanh^2(z)", "tanh(z)"), (r"\sigma'(z)", "sigma(z)"), (r"\hat y - y", "y - y_hat"), ("x ⊗ h", "x * h"),
+    ("a² + b", "a + b"), (r"\tanh'(c_t)", "tanh(c_t)"),
+])
+def test_the_same_notation_does_not_make_a_wrong_answer_right(answer, reference):
+    assert not compare(parse(answer, NOTATION), parse(reference, NOTATION), NOTATION).equivalent

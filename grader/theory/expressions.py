@@ -31,6 +31,9 @@ FUNCTIONS = {
     "relu": lambda x: np.maximum(x, 0), "sum": lambda x: np.sum(x), "diag": lambda x: np.diagflat(x),
     "softmax": lambda x: np.exp(x - np.max(x, axis=0)) / np.sum(np.exp(x - np.max(x, axis=0)), axis=0),
     "transpose": lambda x: np.transpose(x), "outer": lambda a, b: np.outer(a, b),
+    # the derivatives students write with a prime
+    "dsigma": lambda x: (1 / (1 + np.exp(-x))) * (1 - 1 / (1 + np.exp(-x))), "dtanh": lambda x: 1 - np.tanh(x) ** 2,
+    "drelu": lambda x: (np.asarray(x) > 0).astype(float),
 }
 CONSTANTS = {"pi": np.pi, "e": np.e}
 
@@ -64,9 +67,15 @@ class Work:
 
 # --- from LaTeX and Unicode to the plain syntax ---------------------------------------------------
 
-UNICODE = {"−": "-", "–": "-", "×": "@", "·": "@", "⋅": "@", "⊙": "*", "∘": "*", "ᵀ": ".T", "σ": "sigma",
-           "√": "sqrt", "Σ": "sum", "∑": "sum", "ŷ": "y_hat", "^T": ".T", "′": "_prime", "’": "_prime"}
-LATEX_COMMANDS = {r"\odot": "*", r"\circ": "*", r"\cdot": "@", r"\times": "@", r"\top": "T", r"\sigma": "sigma",
+UNICODE = {"−": "-", "–": "-", "×": "@", "·": "@", "⋅": "@", "⊙": "*", "∘": "*", "⊘": "/", "ᵀ": ".T", "σ": "sigma",
+           "Σ": "sum", "∑": "sum", "ŷ": "y_hat", "^T": ".T", "′": "_prime", "’": "_prime", "²": "**2", "³": "**3",
+           "⁻¹": "**(-1)", "Γ": "Gamma", "γ": "gamma", "α": "alpha", "β": "beta", "δ": "delta", "θ": "theta",
+           "φ": "phi", "ψ": "psi", "λ": "lambda_", "μ": "mu", "π": "pi", "η": "eta"}
+# derivatives written with a prime: σ'(z), \tanh'(c), relu'(x)
+PRIMED = re.compile(r"(?:\\)?(sigma|sigmoid|σ|tanh|relu)\s*['′’]\s*\(")
+SIZED = re.compile(r"\\(?:big|Big|bigg|Bigg)[lr]?\s*(?=[()\[\]|.]|\\[{}])")
+POWERED_CALL = re.compile(r"(?:\\)?(tanh|sigma|exp|log|sin|cos)\s*\^\s*\{?(\d)\}?\s*\(([^()]*)\)")
+LATEX_COMMANDS = {r"\odot": "*", r"\circ": "*", r"\oslash": "/", r"\cdot": "@", r"\times": "@", r"\top": "T", r"\sigma": "sigma",
                   r"\tanh": "tanh", r"\exp": "exp", r"\log": "log", r"\ln": "ln", r"\sum": "sum", r"\sqrt": "sqrt",
                   r"\left": "", r"\right": "", r"\,": "", r"\;": "", r"\!": "", r"\mathrm": "", r"\operatorname": "",
                   r"\theta": "theta", r"\Gamma": "Gamma", r"\gamma": "gamma", r"\alpha": "alpha", r"\beta": "beta",
@@ -78,8 +87,16 @@ def to_plain(text: str) -> str:
     text = text.strip().strip("$").strip()
     # \mathrm{softmax}, \text{ReLU}, \operatorname{diag}: the name inside is the name
     text = re.sub(r"\\(?:mathrm|text|textrm|textit|mathit|operatorname|mathbf|boldsymbol|bm)\s*\{([^{}]*)\}", r"\1", text)
+    text = PRIMED.sub(lambda m: "d" + {"σ": "sigma", "sigmoid": "sigma"}.get(m.group(1), m.group(1)) + "(", text)
+    text = SIZED.sub("", text)
+    text = POWERED_CALL.sub(r"\1(\3)**\2", text)  # \tanh^2(x): the square of tanh(x)
+    text = re.sub(r"\\[dt]frac", r"\\frac", text)
+    text = re.sub(r"\\q?quad|\\ ", " ", text)
+    text = re.sub(r"√\s*(\w+)", r"sqrt(\1)", text).replace("√", "sqrt")
+    text = re.sub(r"(\w+(?:\.T)?)\s*(?:\\otimes|⊗)\s*(\w+)", r"outer(\1, \2)", text)
     for old, new in UNICODE.items():
         text = text.replace(old, new)
+    text = re.sub(r"\\(hat|tilde|bar)\s+([A-Za-z])(?![A-Za-z])", r"\2_\1", text)  # \hat y, no braces
     text = re.sub(r"\\hat\{(\w+)\}", r"\1_hat", text)
     text = re.sub(r"\\tilde\{(\w+)\}", r"\1_tilde", text)
     text = re.sub(r"\\bar\{(\w+)\}", r"\1_bar", text)
@@ -93,8 +110,23 @@ def to_plain(text: str) -> str:
         text = new
     for command, replacement in sorted(LATEX_COMMANDS.items(), key=lambda kv: -len(kv[0])):
         text = text.replace(command, replacement)
-    text = text.replace("{", "(").replace("}", ")").replace("^", "**")
+    text = _grouping_brackets(text.replace("{", "(").replace("}", ")").replace("^", "**"))
     return _implicit_products(text)
+
+
+def _grouping_brackets(text: str) -> str:
+    """``[a + b] c`` → ``(a + b) c``: square brackets that group; ``o[0]`` (an index) is left to be refused."""
+    out, opened = list(text), []
+    for index, char in enumerate(text):
+        if char == "[":
+            before = text[:index].rstrip()
+            grouping = not before or not (before[-1].isalnum() or before[-1] in "_)]")
+            opened.append((index, grouping))
+        elif char == "]" and opened:
+            start, grouping = opened.pop()
+            if grouping:
+                out[start], out[index] = "(", ")"
+    return "".join(out)
 
 
 _TOKEN = re.compile(r"\s*((?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[A-Za-z_][A-Za-z0-9_]*(?:\.T)?|\*\*|\S)")
