@@ -235,3 +235,21 @@ def test_unknown_questions_are_counted_not_each_kept():
     parsed = parse_answers("".join(f"## q{i}\n1\n" for i in range(1000)), {"grad"})
     assert len(parsed.warnings) == 21 and "'q0' is not a question" in parsed.warnings[0]
     assert parsed.warnings[-1] == "answers: 980 more headers name no question of this assignment"
+
+
+@pytest.mark.parametrize("answer, chosen", [
+    ("b, c", {"b", "c"}), ("(b) and (c)", {"b", "c"}), ("ب، ج", {"b", "c"}), ("گزینه ج صحیح است", {"c"}),
+    ("پاسخ: ج", {"c"}), ("گزینه‌های ب و ج", {"b", "c"}), ("الف", {"a"}), ("c — a unidirectional RNN is enough", {"c"}),
+    ("b and c: both map a sequence to a single label", {"b", "c"}), ("a only (b and c are wrong)", {"a"}),
+    ("the answer is a", {"a"}), ("Answer: a", {"a"}), ("b. since a needs labels", {"b"}), ("option b", {"b"}),
+])
+def test_the_chosen_options_are_found_not_every_letter_of_the_explanation(answer, chosen):
+    from grader.checks.choice import read_choices
+
+    assert read_choices(answer) == (chosen, "")
+
+
+def test_an_answer_that_is_prose_is_left_to_a_ta(tmp_path, theory):
+    items, report = grade_answers(tmp_path, theory, "## pick\nI would say that maybe b works in some cases and c in others\n")
+    assert items["pick"].status == "manual" and "not clear which options" in items["pick"].feedback
+    assert report.total.manual_pending >= items["pick"].points

@@ -57,7 +57,10 @@ class AnswerFormatCheck(AnswerCheck):
             elif reads == "complexity":
                 shown = f"O({read_order(answer, symbols).text})"
             elif reads == "choice":
-                chosen = read_choices(answer.text) & config["options"]
+                chosen, unclear = read_choices(answer.text)
+                chosen &= config["options"]
+                if unclear:
+                    return Verdict(0.0, "failed", f"{unclear}: write the letters first, then any explanation")
                 if not chosen:
                     return Verdict(0.0, "failed", f"no option ({', '.join(sorted(config['options']))}) found in the answer")
                 shown = ", ".join(sorted(chosen))

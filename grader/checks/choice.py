@@ -11,17 +11,36 @@ from .answered import AnswerCheck
 from .base import CheckContext, Verdict
 
 FIELDS = {"correct", "options", "scoring"}
-PERSIAN = {"آ": "a", "ا": "a", "الف": "a", "ب": "b", "ج": "c", "د": "d", "ه": "e", "و": "f"}
+PERSIAN = {"آ": "a", "ا": "a", "الف": "a", "ب": "b", "ج": "c", "د": "d", "ه": "e"}  # و is "and"
 SCORINGS = ("all_or_nothing", "proportional")
+# words that may stand beside the chosen letters without making the answer prose
+CONNECTORS = {"and", "or", "only", "both", "option", "options", "answer", "answers", "the", "is", "are", "correct",
+              "right", "choice", "choices", "گزینه", "گزینه‌های", "گزینه‌ی", "گزینهٔ", "گزینه‌", "های", "فقط", "هر",
+              "دو", "پاسخ", "جواب", "صحیح", "درست", "است", "هستند", "موارد", "مورد", "و", "یا"}
+# where an explanation starts: the choice is what comes before it
+EXPLANATION = re.compile(r"\s[—–-]\s|[:;.؛]\s|\s(?:because|since|as|زیرا|چون|چرا که)\s|\(")
+LABEL = re.compile(r"^\s*(?:answer|پاسخ|جواب)\s*[:：]\s*", re.I)
 
 
-def read_choices(text: str) -> set[str]:
-    chosen = set()
-    for token in re.findall(r"[A-Za-z]+|[آابجدهو]+|الف", text):
-        token = PERSIAN.get(token, token).lower()
-        if len(token) == 1:
-            chosen.add(token)
-    return chosen
+def read_choices(text: str) -> tuple[set[str], str]:
+    """The options an answer chooses, and why it cannot be told (empty when it can): the letters of its
+    first clause, before any explanation, where a Latin ``a`` that begins a phrase is the article."""
+    text = LABEL.sub("", text.strip())
+    text = re.sub(r"\(([A-Za-zآابجدهو]|الف)\)", r" \1 ", text)  # (b) and (c)
+    clause = EXPLANATION.split(" " + text + " ", maxsplit=1)[0]
+    words = re.findall(r"[^\W\d_]+(?:\u200c[^\W\d_]+)*", clause)
+    chosen, prose = set(), []
+    for index, word in enumerate(words):
+        letter = PERSIAN.get(word, word.lower() if len(word) == 1 and word.isascii() else None)
+        following = words[index + 1].lower() if index + 1 < len(words) else ""
+        if letter and not (word == "a" and following and following not in CONNECTORS and len(following) > 1):
+            chosen.add(letter)
+        elif word.lower() not in CONNECTORS:
+            prose.append(word)
+    if chosen and len(prose) > 3:
+        return chosen, (f"the answer reads as prose ('{clause.strip()[:60]}'): it is not clear which options it "
+                        "chooses")
+    return chosen, ""
 
 
 class ChoiceCheck(AnswerCheck):
@@ -43,7 +62,10 @@ class ChoiceCheck(AnswerCheck):
 
     def judge(self, context: CheckContext, answer) -> Verdict:
         config = context.item.config
-        chosen = read_choices(answer.text) & config["options"]
+        chosen, unclear = read_choices(answer.text)
+        chosen &= config["options"]
+        if unclear:
+            return Verdict(0.0, "manual", f"{unclear}; a TA will read it", {"chosen": sorted(chosen)})
         if not chosen:
             return Verdict(0.0, "failed", f"no option ({', '.join(sorted(config['options']))}) found in the answer")
         right, wrong = chosen & config["correct"], chosen - config["correct"]
