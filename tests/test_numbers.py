@@ -75,3 +75,11 @@ def test_a_number_is_never_read_as_another_number():
                 except ParseError:
                     continue
                 assert read_back == value, (broken, read_back)
+
+
+def test_a_letter_is_a_scale_only_when_attached_and_no_symbol():
+    assert float(read("132.6M", {}, SCALAR)) == 132.6e6 and float(read("2 million", {}, SCALAR)) == 2e6
+    assert float(read("2 b", {"b": 3.0}, SCALAR)) == 6.0                 # the symbol b, not a billion
+    assert float(read("2b", {"b": 3.0}, SCALAR)) == 6.0
+    with pytest.raises(ParseError):
+        read("2 M", {}, SCALAR)                                             # detached: not a scale, not a symbol

@@ -84,13 +84,22 @@ def _value(text: str, symbols: dict) -> np.ndarray:
             raise expressions.ParseError(f"'{token}': a comma inside a number that is not a thousands mark (groups "
                                          "of three digits, 1,234,567); for a decimal write a point: 1.5")
     text = GROUPED.sub(lambda m: m.group(1) + re.sub(r"\D", "", m.group(2)) + (m.group(4) or ""), text)
-    text = SCALED.sub(lambda m: f"({m.group(1)} * {SCALES[m.group(2).lower()]:.0f})", text)
+    text = SCALED.sub(lambda m: _scaled(m, symbols), text)
     side_by_side = re.search(r"(\d)\s+(\d)", text)
     if side_by_side:
         raise expressions.ParseError(f"two numbers side by side ('{side_by_side.group(0)}'): write one number, "
                                      "its thousands grouped by threes, or the operation between them")
     value = expressions.evaluate(expressions.parse(text, symbols), symbols)
     return np.ravel(value) if value.ndim > 1 else value
+
+
+def _scaled(found: re.Match, symbols: dict) -> str:
+    """``132.6M`` → ``(132.6 * 1000000)``; a letter counts as a scale only right after the digits and
+    when it is no symbol of the question (``2 b`` is 2·b, never two billion)."""
+    number, word = found.group(1), found.group(2)
+    if len(word) <= 2 and (word in symbols or found.group(0) != number + word):
+        return found.group(0)
+    return f"({number} * {SCALES[word.lower()]:.0f})"
 
 
 def _without_words(text: str, symbols: dict) -> str:
@@ -113,8 +122,7 @@ def _is_plain_number(text: str) -> bool:
 def _balanced(text: str) -> bool:
     depth = 0
     for char in text:
-        depth += char in "[(" and 1 or 0
-        depth -= char in "])" and 1 or 0
+        depth += (char in "[(") - (char in "])")
         if depth < 0:
             return False
     return depth == 0
