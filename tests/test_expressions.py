@@ -103,7 +103,7 @@ def test_unknown_symbols_and_functions_are_named():
 
 
 def test_latex_and_unicode_are_rewritten_to_the_plain_syntax():
-    assert to_plain(r"\frac{1}{2} \hat{y}^\top") == "( ( 1 ) / ( 2 ) ) @ y_hat.T"
+    assert to_plain(r"\frac{1}{2} \hat{y}^\top") == "( ( 1 ) / ( 2 ) ) % y_hat.T"  # side by side: by the shapes
     assert to_plain("W_{hh} ⊙ x − 1") == "W_hh * x - 1"
 
 
@@ -168,3 +168,15 @@ def test_latex_and_unicode_as_students_type_them(answer, reference):
 ])
 def test_the_same_notation_does_not_make_a_wrong_answer_right(answer, reference):
     assert not compare(parse(answer, NOTATION), parse(reference, NOTATION), NOTATION).equivalent
+
+
+def test_side_by_side_is_decided_by_the_shapes():
+    """On paper ``W h`` is a matrix product and ``Γ_o(1 − Γ_o)`` of two vectors is elementwise."""
+    symbols = {"G": [3, 1], "W": [3, 3], "h": [3, 1], "a": []}
+    for answer, reference in [(r"\Gamma_o(1-\Gamma_o)".replace(r"\Gamma_o", "G"), "G * (1 - G)"), ("W h", "W @ h"),
+                              ("2 a W h", "2 * a * (W @ h)"), ("G (1 - G) h^T", "(G * (1 - G)) @ h.T"),
+                              ("h^T G", "h.T @ G")]:
+        assert compare(parse(answer, symbols), parse(reference, symbols), symbols).equivalent, answer
+    assert not compare(parse("G h", symbols), parse("G @ h.T", symbols), symbols).equivalent
+    assert "side by side" in compare(parse("W (h h^T h)", {**symbols, "W": [3, 2]}),
+                                     parse("h", symbols), {**symbols, "W": [3, 2]}).message

@@ -129,6 +129,12 @@ def _grouping_brackets(text: str) -> str:
     return "".join(out)
 
 
+# Juxtaposition, written as an operator Python parses at the product's precedence: on paper ``W h`` is
+# a matrix product and ``Γ_o (1 - Γ_o)`` of two vectors is elementwise; which one is decided from the
+# shapes at evaluation (``_side_by_side``).
+SIDE_BY_SIDE = "%"
+
+
 _TOKEN = re.compile(r"\s*((?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[A-Za-z_][A-Za-z0-9_]*(?:\.T)?|\*\*|\S)")
 
 
@@ -144,14 +150,14 @@ def _implicit_products(text: str) -> str:
             starts_operand = token == "(" or token[0].isalnum() or token[0] == "_"
             is_call = token == "(" and (previous in FUNCTIONS)
             if ends_operand and starts_operand and not is_call:
-                out.append("@")
+                out.append(SIDE_BY_SIDE)
         out.append(token)
     return " ".join(out)
 
 
 # --- parsing --------------------------------------------------------------------------------------
 
-ALLOWED_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult)
+ALLOWED_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.Mod)
 
 
 @dataclass(frozen=True)
@@ -179,7 +185,7 @@ def parse(text: str, symbols: dict) -> Parsed:
         raise ParseError(f"the answer has more than {MAX_NODES} parts")
     for node in nodes:
         _check_node(node, symbols)
-    return Parsed(plain, tree)
+    return Parsed(plain.replace(f" {SIDE_BY_SIDE} ", " "), tree)
 
 
 def _max_nesting(text: str) -> int:
@@ -192,6 +198,7 @@ def _max_nesting(text: str) -> int:
 
 
 def _short(text: str) -> str:
+    text = text.replace(f" {SIDE_BY_SIDE} ", " ")
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -265,7 +272,14 @@ def _eval(node: ast.AST, values: dict, work: Work):
             raise ShapeError(f"{node.func.id}(...) cannot take these arguments ({exc})") from None
     left, right = _eval(node.left, values, work), _eval(node.right, values, work)
     a, b = np.asarray(left), np.asarray(right)
-    if isinstance(node.op, ast.MatMult):
+    if isinstance(node.op, ast.Mod):
+        if a.ndim and b.ndim and a.shape[-1] != b.shape[0] and a.shape == b.shape:
+            work.spend(a.size)
+            return a * b  # two vectors side by side: elementwise, as on paper
+        if a.ndim and b.ndim and a.shape[-1] != b.shape[0] and a.size > 1 and b.size > 1:
+            raise ShapeError(f"side by side, shapes {a.shape} and {b.shape} are neither a matrix product nor "
+                             "elementwise")
+    if isinstance(node.op, (ast.MatMult, ast.Mod)):
         if a.ndim == 0 or b.ndim == 0 or a.shape == (1, 1) or b.shape == (1, 1):
             work.spend(max(a.size, b.size))
             return a * b  # a scalar "product" written with @ or \cdot
@@ -344,7 +358,7 @@ def compare(student: Parsed, reference: Parsed, symbols: dict, trials: int = 5, 
 # --- feedback: which factor differs -----------------------------------------------------------------
 
 def _factors(node: ast.AST) -> list[ast.AST]:
-    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.MatMult)):
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.MatMult, ast.Mod)):
         return _factors(node.left) + _factors(node.right)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return [ast.Constant(-1.0)] + _factors(node.operand)
@@ -458,5 +472,5 @@ def _describe(missing: list, extra: list, part: str) -> str:
 
 
 def _show(node: ast.AST) -> str:
-    text = ast.unparse(node)
+    text = ast.unparse(node).replace(f" {SIDE_BY_SIDE} ", " ")
     return text if len(text) <= 40 else text[:37] + "..."
