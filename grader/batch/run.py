@@ -342,15 +342,13 @@ class Batch:
         report["submitted_at"] = entry.submitted_at.isoformat() if entry.submitted_at else None
         report["time_source"] = entry.time_source
         late_row = None
-        if self.rubric.late is not None and entry.time_source != PLATFORM:
-            policy = self.rubric.late
-            report["late"] = {"deadline": policy.deadline.astimezone(timezone.utc).isoformat(),
-                              "budget": policy.budget, "assessed": False, "why": LATE_NOT_ASSESSED,
-                              "final": report["total"]["score"]}
+        policy = self.rubric.late
+        deadline = policy.deadline.astimezone(timezone.utc).isoformat() if policy else None  # comparable as text
+        if policy is not None and entry.time_source != PLATFORM:
+            report["late"] = {"deadline": deadline, "budget": policy.budget, "assessed": False,
+                              "why": LATE_NOT_ASSESSED, "final": report["total"]["score"]}
             report["warnings"].append(LATE_NOT_ASSESSED)
-        elif self.rubric.late is not None:
-            policy = self.rubric.late
-            deadline = policy.deadline.astimezone(timezone.utc).isoformat()  # comparable as text, in order
+        elif policy is not None:
             used = book.late_days_used(entry.student_key, policy.budget, self.rubric.id, deadline)
             charge = late_policy.charge(policy, entry.submitted_at, used)
             report["late"] = {"deadline": deadline, "budget": policy.budget, "assessed": True,

@@ -125,7 +125,8 @@ class ForbiddenCheck(Check):
         if init is not None and not isinstance(init, dict):
             raise FieldError("init", "must be a table of the class's keyword arguments")
         operators, allowed_operators = operator_patterns(patterns["forbidden"], patterns["allowed"])
-        config = {**patterns, "operators": operators, "allowed_operators": allowed_operators, "target": calling.identifier(table, "target", required=False), "generator": None,
+        config = {**patterns, "operators": operators, "allowed_operators": allowed_operators,
+                  "target": calling.identifier(table, "target", required=False), "generator": None,
                   "cases": 1, "tensors": calling.flag(table, "tensors") or init is not None, "init": init}
         if config["target"]:
             config["generator"], config["cases"] = configure_cases({"cases": 1, **table}, rubric)

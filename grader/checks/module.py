@@ -158,8 +158,8 @@ class ModuleCheck(Check):
         results: list[tuple[str, str | None]] = []  # (check, problem)
         if config["reference"] is not None:
             results.append(("values", problem or self._against_reference(context, handle, cases, weights)))
-        for prop in config["properties"]:
-            results.append((prop, getattr(self, "_" + prop)(context, handle, cases[0])))
+        for prop in config["properties"]:  # on the first case, whose output the probe above already has
+            results.append((prop, getattr(self, "_" + prop)(context, handle, cases[0], output)))
         passed = sum(problem is None for _, problem in results)
         problems = [f"{check}: {problem}" for check, problem in results if problem]
         details = {"checks": {check: problem or "ok" for check, problem in results},
@@ -234,20 +234,17 @@ class ModuleCheck(Check):
 
     # --- properties ----------------------------------------------------------------------------------
 
-    def _output_shape(self, context, handle, case) -> str | None:
+    def _output_shape(self, context, handle, case, actual) -> str | None:
         config = context.item.config
-        actual, problem = self._forward(context, handle, case.args)
-        if problem:
-            return problem
         if config["reference"] is None:
-            return None if isinstance(actual, np.ndarray) else "the forward does not return a tensor"
+            return None
         shapes = config["parameters"](**config["init"])
         params = to_torch({name: np.zeros(shape) for name, shape in shapes.items()})
         expected = self._reference(config, params, case.args)
         expected = tuple(np.shape(expected[0] if isinstance(expected, tuple) else expected))
         return None if tuple(np.shape(actual)) == expected else f"expected {expected}, got {tuple(np.shape(actual))}"
 
-    def _parameter_count(self, context, handle, case) -> str | None:
+    def _parameter_count(self, context, handle, case, first) -> str | None:
         config = context.item.config
         weights = context.runner.call(handle, [], op="parameters")
         if not weights.ok or not isinstance(weights.value, dict):
@@ -262,7 +259,18 @@ class ModuleCheck(Check):
                 return name, value
         return None, None
 
-    def _causal(self, context, handle, case) -> str | None:
+    def _output_with(self, context, handle, case, first, name, tokens) -> tuple[np.ndarray | None, str | None]:
+        """The output with the input ``name`` replaced by ``tokens``, shaped as ``first`` with a token axis."""
+        axis = context.item.config["token_axis"]
+        after, problem = self._forward(context, handle, {**case.args, name: tokens})
+        if problem:
+            return None, problem
+        after = np.asarray(after)
+        if first.shape != after.shape or first.ndim <= axis:
+            return None, f"the output's shape {first.shape} has no token axis {axis}"
+        return after, None
+
+    def _causal(self, context, handle, case, before) -> str | None:
         axis = context.item.config["token_axis"]
         name, tokens = self._token_args(case, axis)
         if name is None or tokens.shape[axis] < 2:
@@ -272,13 +280,9 @@ class ModuleCheck(Check):
         # a fresh token, not a shift: LayerNorm would cancel adding a constant to every feature
         changed[j] = (changed[j] + 1) if changed.dtype.kind in "iu" else \
             np.random.default_rng(1).standard_normal(changed[j].shape)
-        before, problem = self._forward(context, handle, case.args)
-        after, problem2 = self._forward(context, handle, {**case.args, name: np.moveaxis(changed, 0, axis)})
-        if problem or problem2:
-            return problem or problem2
-        before, after = np.asarray(before), np.asarray(after)
-        if before.shape != after.shape or before.ndim <= axis:
-            return f"the output's shape {before.shape} has no token axis {axis}"
+        after, problem = self._output_with(context, handle, case, before, name, np.moveaxis(changed, 0, axis))
+        if problem:
+            return problem
         earlier = np.take(before, range(j), axis=axis), np.take(after, range(j), axis=axis)
         if not np.allclose(*earlier, rtol=1e-5, atol=1e-6):
             return f"changing token {j} changed outputs before it: the model sees the future"
@@ -287,25 +291,21 @@ class ModuleCheck(Check):
             return f"changing token {j} changed no output at all: the output does not depend on the input"
         return None
 
-    def _permutation_equivariant(self, context, handle, case) -> str | None:
+    def _permutation_equivariant(self, context, handle, case, before) -> str | None:
         axis = context.item.config["token_axis"]
         name, tokens = self._token_args(case, axis)
         if name is None:
             return "no input with a token axis to permute"
         order = np.random.default_rng(0).permutation(tokens.shape[axis])
-        before, problem = self._forward(context, handle, case.args)
-        after, problem2 = self._forward(context, handle, {**case.args, name: np.take(tokens, order, axis=axis)})
-        if problem or problem2:
-            return problem or problem2
-        before, after = np.asarray(before), np.asarray(after)
-        if before.shape != after.shape or before.ndim <= axis:
-            return f"the output's shape {before.shape} has no token axis {axis}"
+        after, problem = self._output_with(context, handle, case, before, name, np.take(tokens, order, axis=axis))
+        if problem:
+            return problem
         if np.allclose(before, np.take(before, [0], axis=axis), rtol=1e-4, atol=1e-5):
             return "every token has the same output: equivariance cannot be seen (the output ignores the tokens)"
         same = np.allclose(np.take(before, order, axis=axis), after, rtol=1e-4, atol=1e-5)
         return None if same else "permuting the tokens does not just permute the output"
 
-    def _gradients_reach_all(self, context, handle, case) -> str | None:
+    def _gradients_reach_all(self, context, handle, case, first) -> str | None:
         result = context.runner.call(handle, list(float32(case.args).values()), tensors=True, op="gradient_flow")
         if not result.ok:
             return result.message

@@ -209,13 +209,14 @@ def __dlgrade_make_agent(user_ns):
     # What a traced call did that the grader cannot follow is reported as such (names in <>), never
     # dropped: a forbidden call hidden behind it would otherwise pass.
     WAITS = frozenset({"threading.Condition.wait", "threading.Event.wait", "threading.Thread.join", ".lock.acquire",
-             "_thread.lock.acquire", ".RLock.acquire", "_thread.RLock.acquire", "queue.Queue.get",
-             "_queue.SimpleQueue.get", "concurrent.futures._base.Future.result"})
+                       "_thread.lock.acquire", ".RLock.acquire", "_thread.RLock.acquire", "queue.Queue.get",
+                       "_queue.SimpleQueue.get", "concurrent.futures._base.Future.result"})
     SPAWNS = frozenset({"posix.fork", "posix.forkpty", "posix.posix_spawn", "posix.posix_spawnp", "posix.system",
                         "_posixsubprocess.fork_exec", "posix.execv", "posix.execve", "os.fork", "os.system"})
     THREAD_STARTS = frozenset({"_thread.start_new_thread", "_thread.start_new", "_thread.start_joinable_thread"})
     KERNEL_PACKAGES = ("ipykernel", "IPython", "zmq", "jupyter_client", "tornado", "traitlets")
     MAX_TRACED = 20000
+
     def make_recorder_class():
         """A torch dispatch mode recording every aten operator run: what ``torch.ops.aten.*`` and
         ``torch._C`` entry points reach, below any Python name."""
