@@ -92,7 +92,7 @@ def main() -> None:
     grade check NOTEBOOK --bundle BUNDLE    a student checks their own files against a bundle
     grade similar DIR -r hw3                pairs of submissions that share code beyond the template
     grade doctor                            check that this machine can grade, and show what is in force
-  grade env RUBRIC                        build the course environment a rubric declares (once), show it
+    grade env RUBRIC                        build the course environment a rubric declares (once), show it
     """
 
 

@@ -54,6 +54,13 @@ def test_argmax_attention_reproduces_the_seeds_worked_example():
     assert A.argmax_attention(q, keys, values).tolist() == [6, 1, 2]
 
 
+def test_hw5_rubric_answer_is_the_torch_reference_on_the_seeds_data():
+    from reference import hw5_questions as H
+    as_tensor = lambda rows: torch.tensor(rows, dtype=D)  # noqa: E731
+    expected = A.argmax_attention(as_tensor(H.Q3_QUERY), as_tensor(H.Q3_KEYS), as_tensor(H.Q3_VALUES))
+    assert H.q3_argmax_output() == expected.tolist() == [6, 1, 2]
+
+
 def mha_params(d, bias=True):
     p = {f"W_{n}": rand(d, d) for n in "qkvo"}
     if bias:

@@ -2,6 +2,7 @@
 autograd), and their example answer files score as intended."""
 import json
 import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -137,3 +138,20 @@ def test_a_hostile_answers_file_is_a_set_of_clean_parse_errors(tmp_path):
         assert items[item_id]["score"] == 0 and items[item_id]["status"] == "failed", items[item_id]
     assert "cannot read" in items["q2.a"]["feedback"] and "characters long" in items["q2.c"]["feedback"]
     assert not __import__("os").path.exists("/tmp/dlgrade-pwned")
+
+
+@pytest.mark.parametrize("rubric_id", ["hw3-theory", "hw4", "hw5", "hw7"])
+def test_grading_written_answers_imports_neither_torch_nor_a_kernel(tmp_path, rubric_id):
+    """Theory grading is the student's fast path: torch alone takes over a second to import."""
+    path = tmp_path / "HW_Sara_Ahmadi_401234567.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(REPO / "rubrics" / rubric_id / "examples" / "answers_correct.md", "answers.md")
+    probe = ("import sys\nfrom grader.cli import main\n"
+             f"try:\n    main([{str(path)!r}, '--rubric', {rubric_id!r}, '--out', {str(tmp_path / 'out')!r}])\n"
+             "except SystemExit as exit:\n    assert exit.code in (0, None), exit.code\n"
+             "heavy = ('torch', 'jupyter_client', 'nbclient', 'zmq', 'sympy')\n"
+             "print(sorted(m for m in heavy if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["total"]["score"] > 0

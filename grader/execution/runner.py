@@ -12,14 +12,16 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import bridge, integrity
 from .cells import NOTES_MIME, CodeUnit, defined_names, select_code
-from .kernel import KernelSession, Outcome
 from .limits import Limits
 from .sandbox import Protections
 from .zygote import Spawner
+
+if TYPE_CHECKING:  # the kernel machinery (jupyter_client, zmq, nbclient) loads only when a notebook runs
+    from .kernel import KernelSession, Outcome
 
 MAX_NOTEBOOK_BYTES = 64 * 2**20
 AGENT_SOURCE = resources.files(__package__).joinpath("agent_source.py").read_text()
@@ -148,6 +150,7 @@ class NotebookRunner:
         self.units = select_code(cells, self.mode)
         if package:  # a module of a package (cs231n/rnn_layers.py): its relative imports resolve
             self.units.insert(0, CodeUnit(0, f"__package__ = {package!r}"))
+        from .kernel import KernelSession
         self._session = KernelSession(folder, self.limits, self.workspace, self.protections,
                                       zygote=self.zygote, stderr_path=self.stderr_path, extra_paths=self.extra_paths)
         self._session.start()
