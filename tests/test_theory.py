@@ -24,6 +24,7 @@ id = "count"
 kind = "numeric"
 points = 2
 accepted = [{ value = 2362368, convention = "with biases" }, { value = 2359296, convention = "no biases", fraction = 0.5 }]
+rejected = [{ value = 196864, reason = "of one block; the question asks for all 12" }]
 
 [[items]]
 id = "shape"
@@ -102,6 +103,20 @@ def test_broken_and_hostile_answers_cost_only_their_item(tmp_path, theory):
     assert items["grad"].status == "failed" and "nested" in items["grad"].feedback
     assert items["pick"].status == "passed"
     assert any("'nonsense.item' is not a question" in w for w in report.warnings)
+
+
+def test_a_number_the_question_rules_out_is_told_why(tmp_path, theory):
+    items, _ = grade_answers(tmp_path, theory, "## count\n196 864\n")
+    assert items["count"].score == 0
+    assert items["count"].feedback == "196,864 is the count of one block; the question asks for all 12"
+    items, _ = grade_answers(tmp_path, theory, "## count\n2362400\n")
+    assert items["count"].feedback == "2,362,400 is not an accepted value"
+
+
+def test_a_rejected_value_an_accepted_one_could_be_read_as_is_a_rubric_error(write_rubric):
+    clash = RUBRIC.replace('value = 196864, reason', 'value = 2362368.5, reason')
+    with pytest.raises(rubric_module.RubricError, match="within tolerance of the accepted 2,362,368"):
+        rubric_module.load(write_rubric(clash))
 
 
 def test_missing_answers_file_names_what_was_expected(tmp_path, theory):

@@ -87,7 +87,7 @@ def test_hw3_theory_wrong_answers_name_each_planted_mistake(tmp_path):
         "q1.4.dW_u": "the factor 1 - Gamma_u is missing",
         "q1.4.dW_f": "inner sizes differ",
         "q2.shape.attention_weights": "3 dimensions, expected 4",
-        "q2.count.encoder_self_attention": "2362368.0 is not an accepted value",  # one block, not 12
+        "q2.count.encoder_self_attention": "2,362,368 is the count of one block; the question asks for all",
         "q5.params": "the factor N ** 2 is missing or wrong; you have N instead",
     }
     for item_id, message in expected.items():
