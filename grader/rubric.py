@@ -105,6 +105,7 @@ class Rubric:
     references_sha256: str = ""
     answers_match: tuple[str, ...] = ()  # file-name patterns of the theory answers file
     answers_solution: Path | None = None  # a fully correct answers file, for selftest
+    answers_notation: dict[str, str] = field(default_factory=dict)  # a question's own name (as read) → the symbol
     detect: bool = True  # may `grade ZIP` pick this rubric from the file name alone?
     hidden_until: str = "published"  # hidden items on Gradescope: shown once grades are published, or never
     late: "LatePolicy | None" = None  # the [late] table: deadline, free-day budget, penalty
@@ -155,6 +156,29 @@ def load(spec: str | Path) -> Rubric:
     return _build(path, raw, hashlib.sha256(raw_bytes).hexdigest())
 
 
+def _notation(path: Path, table) -> dict[str, str]:
+    """``notation = { c_prev = ["c^{<t-1>}", "c_{t-1}"] }``: the names the question itself uses for a
+    symbol, read the way answers are read, each claimed by one symbol."""
+    from .theory import expressions
+
+    if not isinstance(table, dict):
+        raise RubricError(path, "[answers]", "notation", "must map each symbol to the names the question uses for it")
+    names: dict[str, str] = {}
+    for symbol, written in table.items():
+        forms = [written] if isinstance(written, str) else written
+        if not symbol.isidentifier() or not isinstance(forms, list) or not all(isinstance(f, str) for f in forms):
+            raise RubricError(path, "[answers.notation]", symbol, "must be a list of the question's names for it")
+        for form in forms:
+            try:
+                name = expressions.notation_name(form)
+            except expressions.ParseError as exc:
+                raise RubricError(path, "[answers.notation]", symbol, str(exc)) from None
+            if names.get(name, symbol) != symbol:
+                raise RubricError(path, "[answers.notation]", symbol, f"'{form}' is already a name of {names[name]}")
+            names[name] = symbol
+    return names
+
+
 def _build(path: Path, raw: dict, sha256: str) -> Rubric:
     from .checks import kind_class  # the registry imports rubric types; import here to keep one direction
 
@@ -183,8 +207,9 @@ def _build(path: Path, raw: dict, sha256: str) -> Rubric:
     if not isinstance(answers_match, list) or not all(isinstance(m, str) and m for m in answers_match):
         raise RubricError(path, "[answers]", "match", "must be a list of file-name patterns such as 'answers*.md'")
     for key in answers:
-        if key not in ("match", "solution"):
-            raise RubricError(path, "[answers]", key, "unknown field (known: match, solution)")
+        if key not in ("match", "solution", "notation"):
+            raise RubricError(path, "[answers]", key, "unknown field (known: match, solution, notation)")
+    notation = _notation(path, answers.get("notation", {}))
     solution = _rubric_file(path, "[answers]", "solution", answers["solution"]) if "solution" in answers else None
     detect = assignment.get("detect", True)
     if not isinstance(detect, bool):
@@ -200,7 +225,8 @@ def _build(path: Path, raw: dict, sha256: str) -> Rubric:
         late = late_policy.parse(late_table) if late_table else None
     except late_policy.LateError as exc:
         raise RubricError(path, "[late]", exc.field, str(exc)) from None
-    rubric = Rubric(path=path, id=rubric_id, answers_match=tuple(answers_match), answers_solution=solution, detect=detect,
+    rubric = Rubric(path=path, id=rubric_id, answers_match=tuple(answers_match), answers_solution=solution,
+                    answers_notation=notation, detect=detect,
                     late=late, hidden_until=hidden_until, environment=_environment(path, raw),
                     solution_files=tuple(_rubric_file(path, "[assignment]", "solution_files", f) for f in solution_files),
                     title=_string(path, "[assignment]", assignment, "title") or rubric_id,

@@ -180,3 +180,73 @@ def test_side_by_side_is_decided_by_the_shapes():
     assert not compare(parse("G h", symbols), parse("G @ h.T", symbols), symbols).equivalent
     assert "side by side" in compare(parse("W (h h^T h)", {**symbols, "W": [3, 2]}),
                                      parse("h", symbols), {**symbols, "W": [3, 2]}).message
+
+
+@pytest.mark.parametrize("written, plain", [
+    ("c^{<t-1>}", "c_tm1"), ("c^{\\langle t-1 \\rangle}", "c_tm1"), ("c⟨t−1⟩", "c_tm1"), ("c_{t-1}", "c_tm1"),
+    ("\\tilde{c}^{<t>}", "c_tilde_t"), ("c̃", "c_tilde"), ("a^{(t)}", "a_t"), ("h_{t+1}", "h_tp1"),
+    ("gW_{hh,t}", "gW_hh_t"), ("\\Gamma_o^{<t>}", "Gamma_o_t"),
+])
+def test_time_steps_and_subscripts_become_names(written, plain):
+    assert to_plain(written) == plain
+
+
+def test_a_superscript_that_is_not_a_time_step_stays_a_power():
+    assert to_plain("e^{(s)}").replace(" ", "") == "e**((s))" and to_plain("x^{2}").replace(" ", "") == "x**(2)"
+
+
+def test_the_questions_own_names_are_aliases_of_the_rubrics_symbols():
+    symbols = {"Gamma_f": [4, 1], "c_prev": [4, 1], "Gamma_u": [4, 1], "c_tilde": [4, 1]}
+    aliases = {"Gamma_f_t": "Gamma_f", "c_tm1": "c_prev", "Gamma_u_t": "Gamma_u", "c_tilde_t": "c_tilde"}
+    reference = parse("Gamma_f * c_prev + Gamma_u * c_tilde", symbols)
+    for answer in ("\\Gamma_f^{<t>} \\odot c^{<t-1>} + \\Gamma_u^{<t>} \\odot \\tilde{c}^{<t>}",
+                   "Γ_f⟨t⟩ ⊙ c⟨t−1⟩ + Γ_u⟨t⟩ ⊙ c̃⟨t⟩", "\\Gamma_f \\odot c_{t-1} + \\Gamma_u \\odot \\tilde{c}"):
+        assert compare(parse(answer, symbols, aliases), reference, symbols).equivalent, answer
+    wrong = parse("\\Gamma_f^{<t>} \\odot \\tilde{c}^{<t>} + \\Gamma_u^{<t>} \\odot c^{<t-1>}", symbols, aliases)
+    assert not compare(wrong, reference, symbols).equivalent
+    with pytest.raises(ParseError, match="unknown symbol 'c_tm1'"):
+        parse("\\Gamma_f c^{<t-1>}", symbols)  # without the rubric's notation the name is unknown, not guessed
+
+
+@pytest.mark.parametrize("answer, reference", [
+    ("\\sum_{t=1}^{3} g_{t}", "g_1 + g_2 + g_3"),
+    ("\\sum_{t=1}^{t=3} g_t", "g_1 + g_2 + g_3"),
+    ("\\sum^{3}_{t=1} g_t", "g_1 + g_2 + g_3"),
+    ("∑_{t=1}^{3} g_t", "g_1 + g_2 + g_3"),
+    ("\\sum_{k=0}^{2} (W_{hh}^T)^{k} W_{yh}^T (\\hat{y}_3 - y_3) h_{2-k}^T",
+     "W_yh.T @ (y_hat_3 - y_3) @ h_2.T + W_hh.T @ W_yh.T @ (y_hat_3 - y_3) @ h_1.T"
+     " + (W_hh.T)**2 @ W_yh.T @ (y_hat_3 - y_3) @ h_0.T"),
+    ("\\prod_{k=1}^{2} W_{hh}", "W_hh @ W_hh"),
+    ("\\sum_{t=1}^{2} g_t + g_3", "g_1 + g_2 + g_3"),
+])
+def test_sums_and_products_with_number_bounds_are_written_out(answer, reference):
+    symbols = {**{f"g_{t}": [4, 4] for t in (1, 2, 3)}, **{f"h_{t}": [4, 1] for t in (0, 1, 2)},
+               "W_hh": [4, 4], "W_yh": [2, 4], "y_hat_3": [2, 1], "y_3": [2, 1]}
+    assert compare(parse(answer, symbols), parse(reference, symbols), symbols).equivalent
+
+
+def test_a_sum_whose_bounds_are_not_numbers_is_refused_with_how_to_write_it():
+    with pytest.raises(ParseError, match="number bounds"):
+        parse("\\sum_t g_t", {"g_t": [4, 4]})
+    with pytest.raises(ParseError, match="too many"):
+        parse("\\sum_{t=1}^{999} g", {"g": []})
+
+
+@pytest.mark.parametrize("answer, reference", [
+    ("\\tanh c", "tanh(c)"), ("1 - \\tanh^2 c", "1 - tanh(c)**2"), ("\\sum \\exp(c)", "sum(exp(c))"),
+    ("\\sigma \\tanh c", "sigma(tanh(c))"), ("\\log \\hat y", "log(y_hat)"),
+])
+def test_a_function_written_without_parentheses_takes_what_follows(answer, reference):
+    symbols = {"c": [4, 1], "y_hat": [4, 1]}
+    assert compare(parse(answer, symbols), parse(reference, symbols), symbols).equivalent
+
+
+def test_a_constraint_draws_the_symbol_from_its_set():
+    symbols = {"y_hat": [3, 1], "y": [3, 1]}
+    constraints = {"y": "one_hot", "y_hat": "probability"}
+    through_softmax = parse("(diag(y_hat) - y_hat @ y_hat.T) @ (-y / y_hat)", symbols)
+    reference = parse("y_hat - y", symbols)
+    assert compare(through_softmax, reference, symbols, constraints=constraints).equivalent
+    assert not compare(through_softmax, reference, symbols).equivalent  # true only because y sums to one
+    assert not compare(parse("y - y_hat", symbols), reference, symbols, constraints=constraints).equivalent
+    assert not compare(parse("y_hat", symbols), reference, symbols, constraints=constraints).equivalent

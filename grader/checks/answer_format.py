@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..rubric import FieldError
 from ..theory import expressions
 from . import calling
-from .answered import AnswerCheck, symbols_field
+from .answered import AnswerCheck, notation_of, symbols_field
 from .base import CheckContext, Verdict
 from .choice import read_choices
 from .complexity import read_order
@@ -42,7 +42,8 @@ class AnswerFormatCheck(AnswerCheck):
         options = table.get("options", ["a", "b", "c", "d"])
         if not isinstance(options, list) or not all(isinstance(o, str) and o for o in options):
             raise FieldError("options", "must list the option letters")
-        return {"reads": reads, "symbols": symbols, "options": {o.lower() for o in options}}
+        return {"reads": reads, "symbols": symbols, "options": {o.lower() for o in options},
+                "aliases": notation_of(rubric, symbols)}
 
     def judge(self, context: CheckContext, answer) -> Verdict:
         config = context.item.config
@@ -53,9 +54,9 @@ class AnswerFormatCheck(AnswerCheck):
             elif reads == "shape":
                 shown = str(read_shape(answer.text, symbols))
             elif reads == "expression":
-                shown = read_expression(answer, symbols).text
+                shown = read_expression(answer, symbols, config.get("aliases")).text
             elif reads == "complexity":
-                shown = f"O({read_order(answer, symbols).text})"
+                shown = f"O({read_order(answer, symbols, config.get('aliases')).text})"
             elif reads == "choice":
                 chosen, unclear = read_choices(answer.text)
                 chosen &= config["options"]

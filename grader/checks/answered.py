@@ -59,5 +59,31 @@ def symbols_field(table: dict) -> dict:
     return symbols
 
 
+def constraints_field(table: dict, symbols: dict) -> dict[str, str]:
+    """``constraints = { y = "one_hot", y_hat = "probability" }``: the set a symbol is drawn from, for
+    equivalences that hold only there (the targets sum to one)."""
+    from ..theory.expressions import CONSTRAINTS
+
+    constraints = table.get("constraints", {})
+    if not isinstance(constraints, dict):
+        raise FieldError("constraints", f"must map a symbol to one of {', '.join(CONSTRAINTS)}")
+    for name, constraint in constraints.items():
+        if name not in symbols or isinstance(symbols[name], (int, float)):
+            raise FieldError(f"constraints.{name}", "must name a declared symbol that is not a fixed number")
+        if constraint not in CONSTRAINTS:
+            raise FieldError(f"constraints.{name}", f"must be one of {', '.join(CONSTRAINTS)}")
+        shape = tuple(symbols[name])
+        if constraint in ("probability", "one_hot") and not shape:
+            raise FieldError(f"constraints.{name}", f"a {constraint} symbol is a vector: declare its shape")
+        if constraint == "orthogonal" and (len(shape) != 2 or shape[0] != shape[1]):
+            raise FieldError(f"constraints.{name}", "an orthogonal symbol is a square matrix")
+    return dict(constraints)
+
+
+def notation_of(rubric, symbols: dict) -> dict[str, str]:
+    """The question's own names for this item's symbols (``[answers] notation``), as ``parse`` takes them."""
+    return {name: symbol for name, symbol in rubric.answers_notation.items() if symbol in symbols and name != symbol}
+
+
 def convention_note(entry: dict) -> str:
     return f" (convention: {entry['convention']})" if entry["convention"] else ""

@@ -13,7 +13,7 @@ import numpy as np
 from ..rubric import FieldError
 from ..theory import expressions
 from . import calling
-from .answered import AnswerCheck
+from .answered import AnswerCheck, notation_of
 from .base import CheckContext, Verdict
 from .cases import seeded_rng
 
@@ -28,9 +28,9 @@ def strip_big_o(text: str) -> str:
     return match.group(1) if match else text
 
 
-def read_order(answer, symbols: dict) -> expressions.Parsed:
+def read_order(answer, symbols: dict, aliases: dict | None = None) -> expressions.Parsed:
     """The big-O on the answer's last line, after its last '='; raises ``ParseError``."""
-    return expressions.parse(strip_big_o(answer.lines[-1].split("=")[-1]), symbols)
+    return expressions.parse(strip_big_o(answer.lines[-1].split("=")[-1]), symbols, aliases)
 
 
 def growth(parsed, exponents: dict[str, float]) -> float:
@@ -65,12 +65,13 @@ class ComplexityCheck(AnswerCheck):
             reference = expressions.parse(strip_big_o(str(table.get("reference", ""))), symbols)
         except expressions.ParseError as exc:
             raise FieldError("reference", f"the rubric's own answer is invalid: {exc}") from None
-        return {"symbols": symbols, "orders": orders, "reference": reference, "trials": table.get("trials", 6)}
+        return {"symbols": symbols, "orders": orders, "reference": reference, "trials": table.get("trials", 6),
+                "aliases": notation_of(rubric, symbols)}
 
     def judge(self, context: CheckContext, answer) -> Verdict:
         config = context.item.config
         try:
-            student = read_order(answer, config["symbols"])
+            student = read_order(answer, config["symbols"], config.get("aliases"))
         except expressions.ParseError as exc:
             return Verdict(0.0, "failed", f"cannot read the answer: {exc}")
         rng = seeded_rng(context.rubric.id, context.item.id)

@@ -10,11 +10,11 @@ import re
 
 from ..theory import expressions
 from . import calling
-from .answered import AnswerCheck, symbols_field
+from .answered import AnswerCheck, constraints_field, notation_of, symbols_field
 from .base import CheckContext, Verdict
 from .cases import seeded_rng
 
-FIELDS = {"start", "reference", "symbols", "trials", "step_credit"}
+FIELDS = {"start", "reference", "symbols", "trials", "step_credit", "constraints"}
 
 
 class DerivationCheck(AnswerCheck):
@@ -37,7 +37,8 @@ class DerivationCheck(AnswerCheck):
         step_credit = table.get("step_credit", 0.0)
         if not isinstance(step_credit, (int, float)) or not 0 <= step_credit < 1:
             raise FieldError("step_credit", "must be a share in [0, 1): the credit for a correct chain that stops short")
-        return {"symbols": symbols, "trials": table.get("trials", 5), "step_credit": float(step_credit), **parsed}
+        return {"symbols": symbols, "trials": table.get("trials", 5), "step_credit": float(step_credit),
+                "aliases": notation_of(rubric, symbols), "constraints": constraints_field(table, symbols), **parsed}
 
     def judge(self, context: CheckContext, answer) -> Verdict:
         config = context.item.config
@@ -46,10 +47,11 @@ class DerivationCheck(AnswerCheck):
         previous, previous_label = config["start"], "the expression to derive"
         for number, text in enumerate(steps, start=1):
             try:
-                step = expressions.parse(text, config["symbols"])
+                step = expressions.parse(text, config["symbols"], config.get("aliases"))
             except expressions.ParseError as exc:
                 return Verdict(0.0, "failed", f"step {number} cannot be read: {exc}", {"steps": len(steps)})
-            comparison = expressions.compare(step, previous, config["symbols"], config["trials"], seed)
+            comparison = expressions.compare(step, previous, config["symbols"], config["trials"], seed,
+                                             constraints=config.get("constraints"))
             if not comparison.equivalent:
                 return Verdict(0.0, "failed", f"step {number} ({_short(text)}) does not follow from "
                                               f"{previous_label}: {comparison.message}", {"first_wrong_step": number})

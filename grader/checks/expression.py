@@ -10,11 +10,11 @@ from ..rubric import FieldError
 from ..theory import expressions
 from ..theory.answers import after_equals
 from . import calling
-from .answered import AnswerCheck, accepted_list, convention_note, symbols_field
+from .answered import AnswerCheck, accepted_list, constraints_field, convention_note, notation_of, symbols_field
 from .base import CheckContext, Verdict
 from .cases import seeded_rng
 
-FIELDS = {"reference", "accepted", "symbols", "trials"}
+FIELDS = {"reference", "accepted", "symbols", "constraints", "trials"}
 
 
 class ExpressionCheck(AnswerCheck):
@@ -34,18 +34,20 @@ class ExpressionCheck(AnswerCheck):
         trials = table.get("trials", 5)
         if not isinstance(trials, int) or not 1 <= trials <= 50:
             raise FieldError("trials", "must be an integer from 1 to 50")
-        return {"accepted": accepted, "symbols": symbols, "trials": trials}
+        return {"accepted": accepted, "symbols": symbols, "trials": trials, "aliases": notation_of(rubric, symbols),
+                "constraints": constraints_field(table, symbols)}
 
     def judge(self, context: CheckContext, answer) -> Verdict:
         config = context.item.config
         try:
-            student = read_expression(answer, config["symbols"])
+            student = read_expression(answer, config["symbols"], config.get("aliases"))
         except expressions.ParseError as exc:
             return Verdict(0.0, "failed", f"cannot read the answer: {exc}")
         seed = int.from_bytes(seeded_rng(context.rubric.id, context.item.id).bytes(4), "little")
         problems = []
         for entry in sorted(config["accepted"], key=lambda e: -e["fraction"]):
-            comparison = expressions.compare(student, entry["parsed"], config["symbols"], config["trials"], seed)
+            comparison = expressions.compare(student, entry["parsed"], config["symbols"], config["trials"], seed,
+                                             constraints=config.get("constraints"))
             if comparison.equivalent:
                 status = "passed" if entry["fraction"] == 1 else "partial"
                 return Verdict(entry["fraction"], status, f"correct{convention_note(entry)}", {"answer": student.text})
@@ -56,9 +58,9 @@ class ExpressionCheck(AnswerCheck):
                        {"answer": student.text})
 
 
-def read_expression(answer, symbols: dict) -> expressions.Parsed:
+def read_expression(answer, symbols: dict, aliases: dict | None = None) -> expressions.Parsed:
     """The expression on the answer's last line, after its last '='; raises ``ParseError``."""
-    return expressions.parse(after_equals(answer.lines[-1]), symbols)
+    return expressions.parse(after_equals(answer.lines[-1]), symbols, aliases)
 
 
 def _shared_names(a, b) -> int:

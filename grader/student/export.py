@@ -101,6 +101,9 @@ def _write(rubric: Rubric, folder: Path, count: int) -> Export:
                 "generators": generators, "items": items}
     if rubric.answers_match:
         document["answers"] = {"match": list(rubric.answers_match)}
+        notation = rubric.raw.get("answers", {}).get("notation")
+        if notation:  # the question's own names read as the graded kind reads them: names, not answers
+            document["answers"]["notation"] = notation
     if rubric.environment is not None:  # the TA's wheel folders stay with the TA: a student's machine has an index
         document["environment"] = {"requirements": list(rubric.environment.requirements)}
     (folder / "rubric.toml").write_text(f"# Public self-checks of {rubric.id}, written by grade export-student.\n"

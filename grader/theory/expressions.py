@@ -74,7 +74,12 @@ UNICODE = {"−": "-", "–": "-", "×": "@", "·": "@", "⋅": "@", "⊙": "*",
 # derivatives written with a prime: σ'(z), \tanh'(c), relu'(x)
 PRIMED = re.compile(r"(?:\\)?(sigma|sigmoid|σ|tanh|relu)\s*['′’]\s*\(")
 SIZED = re.compile(r"\\(?:big|Big|bigg|Bigg)[lr]?\s*(?=[()\[\]|.]|\\[{}])")
+# a time step written as a mark, not a power: c^{<t-1>}, a^{\langle t \rangle}, c⟨t−1⟩, h^{(t)} → c_{t-1}
+TIME_MARK = re.compile(r"\^\s*\{?\s*(?:<|\\langle|⟨)\s*([^{}<>⟨⟩]*?)\s*(?:>|\\rangle|⟩)\s*\}?"
+                       r"|\^\s*\{\s*\(\s*([tTk](?:\s*[-+−]\s*\d+)?)\s*\)\s*\}|⟨\s*([^⟨⟩]*?)\s*⟩")
+COMBINING = {"\u0303": "_tilde", "\u0302": "_hat", "\u0304": "_bar"}  # c̃ ĉ c̄ typed with a combining mark
 POWERED_CALL = re.compile(r"(?:\\)?(tanh|sigma|exp|log|sin|cos)\s*\^\s*\{?(\d)\}?\s*\(([^()]*)\)")
+POWERED_BARE = re.compile(r"(?:\\)?(tanh|sigma|exp|log|sin|cos)\s*\^\s*\{?(\d)\}?\s+([A-Za-z][A-Za-z0-9]*(?:_\{[^{}]*\}|_\w+)?)")
 LATEX_COMMANDS = {r"\odot": "*", r"\circ": "*", r"\oslash": "/", r"\cdot": "@", r"\times": "@", r"\top": "T", r"\sigma": "sigma",
                   r"\tanh": "tanh", r"\exp": "exp", r"\log": "log", r"\ln": "ln", r"\sum": "sum", r"\sqrt": "sqrt",
                   r"\left": "", r"\right": "", r"\,": "", r"\;": "", r"\!": "", r"\mathrm": "", r"\operatorname": "",
@@ -82,14 +87,77 @@ LATEX_COMMANDS = {r"\odot": "*", r"\circ": "*", r"\oslash": "/", r"\cdot": "@", 
                   r"\delta": "delta", r"\psi": "psi", r"\phi": "phi", r"\pi": "pi"}
 
 
+# \sum_{t=1}^{3} gW_{hh,t} and \prod_{k=1}^{2} …: an index with number bounds, written out term by term
+INDEXED = re.compile(r"(\\sum|\\prod|Σ|∑|∏)\s*(?:_\s*\{\s*([A-Za-z])\s*=\s*(-?\d+)\s*\}\s*\^\s*(?:\{\s*(?:[A-Za-z]\s*=\s*)?(-?\d+)\s*\}|(\d))"
+                     r"|\^\s*(?:\{\s*(?:[A-Za-z]\s*=\s*)?(-?\d+)\s*\}|(\d))\s*_\s*\{\s*([A-Za-z])\s*=\s*(-?\d+)\s*\})")
+UNBOUNDED = re.compile(r"(?:\\sum|\\prod|Σ|∑|∏)\s*(?:_\s*\{?\s*[A-Za-z][^}^]*\}?|\^)")
+MAX_INDEXED_TERMS = 50
+
+
+def _expand_indexed(text: str) -> str:
+    """Write out every ``\\sum``/``\\prod`` whose index has number bounds: its body (up to the next + or
+    - outside brackets) once per value, the index replaced in subscripts and powers (h_{2-k} → h_{2})."""
+    for _ in range(20):
+        match = INDEXED.search(text)
+        if match is None:
+            break
+        groups = match.groups()
+        if groups[1] is not None:
+            index, low, high = groups[1], int(groups[2]), int(groups[3] if groups[3] is not None else groups[4])
+        else:
+            index, low, high = groups[7], int(groups[8]), int(groups[5] if groups[5] is not None else groups[6])
+        if not 0 < high - low + 1 <= MAX_INDEXED_TERMS:
+            raise ParseError(f"the {match.group(1)} from {low} to {high} has no terms or too many (at most {MAX_INDEXED_TERMS})")
+        end = _term_end(text, match.end())
+        body = text[match.end():end].strip()
+        if not body:
+            raise ParseError(f"nothing follows {match.group(0).strip()}")
+        copies = [f"({_with_index(body, index, value)})" for value in range(low, high + 1)]
+        joined = " + ".join(copies) if match.group(1) in ("\\sum", "Σ", "∑") else " ".join(copies)
+        text = text[:match.start()] + f"({joined})" + text[end:]
+    unbounded = UNBOUNDED.search(text)
+    if unbounded is not None:
+        raise ParseError(f"'{unbounded.group(0).strip()}…': give the index its number bounds, as in "
+                         "\\sum_{t=1}^{3}, or write the terms out")
+    return text
+
+
+def _term_end(text: str, start: int) -> int:
+    """Where the term that begins at ``start`` ends: a + or - outside brackets, a closing bracket, an =."""
+    depth = 0
+    for position in range(start, len(text)):
+        char = text[position]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth < 0:
+                return position
+        elif depth == 0 and char in "+-−=" and text[start:position].strip() and text[position - 1] not in "^_{":
+            return position
+        elif depth == 0 and text.startswith("\\right", position):
+            return position
+    return len(text)
+
+
+def _with_index(body: str, index: str, value: int) -> str:
+    body = re.sub(rf"(?<![\\A-Za-z]){index}(?![A-Za-z])", str(value), body)
+    # the subscripts and powers that hold arithmetic of the index: h_{2-0} → h_{2}, W^{3-1} → W^{2}
+    return re.sub(r"([_^])\{\s*(-?\d+)\s*([-+])\s*(\d+)\s*\}",
+                  lambda m: f"{m.group(1)}{{{int(m.group(2)) + (1 if m.group(3) == '+' else -1) * int(m.group(4))}}}", body)
+
+
 def to_plain(text: str) -> str:
     """Rewrite LaTeX and Unicode math into the plain syntax (no evaluation, pure text)."""
-    text = text.strip().strip("$").strip()
+    text = _expand_indexed(text.strip().strip("$").strip())
     # \mathrm{softmax}, \text{ReLU}, \operatorname{diag}: the name inside is the name
     text = re.sub(r"\\(?:mathrm|text|textrm|textit|mathit|operatorname|mathbf|boldsymbol|bm)\s*\{([^{}]*)\}", r"\1", text)
+    text = TIME_MARK.sub(lambda m: "_{" + next(g for g in m.groups() if g is not None).replace(" ", "") + "}", text)
+    text = re.sub("([A-Za-z])([\u0303\u0302\u0304])", lambda m: m.group(1) + COMBINING[m.group(2)], text)
     text = PRIMED.sub(lambda m: "d" + {"σ": "sigma", "sigmoid": "sigma"}.get(m.group(1), m.group(1)) + "(", text)
     text = SIZED.sub("", text)
     text = POWERED_CALL.sub(r"\1(\3)**\2", text)  # \tanh^2(x): the square of tanh(x)
+    text = POWERED_BARE.sub(r"\1(\3)**\2", text)  # \tanh^2 c_t
     text = re.sub(r"\\[dt]frac", r"\\frac", text)
     text = re.sub(r"\\q?quad|\\ ", " ", text)
     text = re.sub(r"√\s*(\w+)", r"sqrt(\1)", text).replace("√", "sqrt")
@@ -101,7 +169,9 @@ def to_plain(text: str) -> str:
     text = re.sub(r"\\tilde\{(\w+)\}", r"\1_tilde", text)
     text = re.sub(r"\\bar\{(\w+)\}", r"\1_bar", text)
     text = re.sub(r"\^\{?\\top\}?|\^\{?T\}?(?![A-Za-z0-9_])|\^\{?\\intercal\}?", ".T", text)
-    text = re.sub(r"_\{([A-Za-z0-9_,]+)\}", lambda m: "_" + m.group(1).replace(",", "_"), text)
+    # W_{hh,t} → W_hh_t, c_{t-1} → c_tm1, h_{t+1} → h_tp1: a subscript is part of the name
+    text = re.sub(r"_\{([A-Za-z0-9_,+\-]+)\}", lambda m: "_" + m.group(1).replace(",", "_").replace("-", "m")
+                  .replace("+", "p"), text)
     for _ in range(20):  # x^{…} → x**(…) and \frac{a}{b} → ((a)/(b)), innermost first
         new = re.sub(r"\^\{([^{}]*)\}", r"**(\1)", text)
         new = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"((\1)/(\2))", new)
@@ -141,7 +211,7 @@ _TOKEN = re.compile(r"\s*((?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[A-Za-z_][A-Za-z0
 def _implicit_products(text: str) -> str:
     """Juxtaposition is a product, as on paper: ``(a - b) s.T`` → ``(a - b) @ s.T``, ``2 x`` → ``2 @ x``;
     a known function name followed by ``(`` stays a call."""
-    tokens = _TOKEN.findall(text)
+    tokens = _bare_arguments(_TOKEN.findall(text))
     out = []
     for token in tokens:
         if out:
@@ -155,6 +225,35 @@ def _implicit_products(text: str) -> str:
     return " ".join(out)
 
 
+def _bare_arguments(tokens: list[str]) -> list[str]:
+    """``\\tanh c_t`` → ``tanh ( c_t )``, ``\\sum \\exp(z)`` → ``sum ( exp ( z ) )``: a function written
+    without parentheses takes the one name, number or call that follows it."""
+    out, position = [], 0
+    while position < len(tokens):
+        token = tokens[position]
+        out.append(token)
+        position += 1
+        if token not in FUNCTIONS or token == "outer" or position >= len(tokens) or tokens[position] == "(":
+            continue
+        end = position
+        while end < len(tokens) and tokens[end] in FUNCTIONS and tokens[end] != "outer":
+            end += 1  # \sum \exp(z), \sigma \tanh x: functions of functions
+        if end >= len(tokens) or not (tokens[end][0].isalnum() or tokens[end][0] in "_("):
+            continue
+        if tokens[end] == "(" or (end + 1 < len(tokens) and tokens[end + 1] == "("):
+            depth, end = 0, end + (tokens[end] != "(")
+            while end < len(tokens):
+                depth += {"(": 1, ")": -1}.get(tokens[end], 0)
+                end += 1
+                if depth == 0:
+                    break
+        else:
+            end += 1
+        out += ["(", *_bare_arguments(tokens[position:end]), ")"]
+        position = end
+    return out
+
+
 # --- parsing --------------------------------------------------------------------------------------
 
 ALLOWED_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.Mod)
@@ -166,13 +265,25 @@ class Parsed:
     tree: ast.expr
 
 
-def parse(text: str, symbols: dict) -> Parsed:
-    """Parse an answer; every problem is a ``ParseError`` with a message for the student."""
+def notation_name(written: str) -> str:
+    """The identifier a written symbol becomes (``c^{<t-1>}`` → ``c_tm1``, ``\\tilde{c}^{<t>}`` →
+    ``c_tilde_t``), so that a rubric may declare the question's own names as aliases of its symbols."""
+    name = to_plain(written).replace(" ", "")
+    if not name.isidentifier():
+        raise ParseError(f"'{written}' is not a single name (it reads as '{name}')")
+    return name
+
+
+def parse(text: str, symbols: dict, aliases: dict[str, str] | None = None) -> Parsed:
+    """Parse an answer; every problem is a ``ParseError`` with a message for the student.  ``aliases``
+    maps a name as ``notation_name`` reads it to the rubric's symbol."""
     if not isinstance(text, str) or not text.strip():
         raise ParseError("the answer is empty")
     if len(text) > MAX_CHARS:
         raise ParseError(f"the answer is {len(text)} characters long; at most {MAX_CHARS} are read")
     plain = to_plain(text)
+    if aliases:
+        plain = re.sub(r"(?<![\w.])[A-Za-z_]\w*", lambda m: aliases.get(m.group(0), m.group(0)), plain)
     if plain.count("(") > MAX_DEPTH * 2 or _max_nesting(plain) > MAX_DEPTH:
         raise ParseError(f"the answer is nested more than {MAX_DEPTH} levels deep")
     try:
@@ -311,17 +422,46 @@ def _eval(node: ast.AST, values: dict, work: Work):
     return a / b
 
 
-def random_values(symbols: dict, rng: np.random.Generator) -> dict:
-    """One random assignment: ``symbols`` maps a name to [] (a scalar), a shape, or a fixed number."""
+CONSTRAINTS = ("probability", "one_hot", "orthogonal", "positive")
+
+
+def random_values(symbols: dict, rng: np.random.Generator, constraints: dict | None = None) -> dict:
+    """One random assignment: ``symbols`` maps a name to [] (a scalar), a shape, or a fixed number.
+    ``constraints`` draws a symbol from the set it belongs to, so that an equivalence that holds only
+    there is found: a ``probability`` vector (each column positive, summing to 1), a ``one_hot`` vector,
+    an ``orthogonal`` matrix, a ``positive`` value."""
     values = {}
     for name, declared in symbols.items():
+        constraint = (constraints or {}).get(name)
         if isinstance(declared, (int, float)):
             values[name] = float(declared)
         elif declared in ([], (), None):
             values[name] = rng.uniform(0.3, 1.7)
+            if constraint is None:
+                continue
         else:
-            values[name] = rng.uniform(0.3, 1.7, size=tuple(declared)) * rng.choice([-1, 1], size=tuple(declared))
+            shape = tuple(declared)
+            values[name] = rng.uniform(0.3, 1.7, size=shape) * rng.choice([-1, 1], size=shape)
+        if constraint is not None:
+            values[name] = constrained(constraint, np.shape(values[name]), rng)
     return values
+
+
+def constrained(constraint: str, shape: tuple, rng: np.random.Generator) -> np.ndarray | float:
+    if constraint == "positive":
+        return rng.uniform(0.3, 1.7, size=shape) if shape else float(rng.uniform(0.3, 1.7))
+    if constraint == "probability":
+        weights = rng.uniform(0.2, 1.0, size=shape)
+        return weights / weights.sum(axis=0, keepdims=True)
+    if constraint == "one_hot":
+        columns = int(np.prod(shape[1:], dtype=np.int64)) if len(shape) > 1 else 1
+        hot = np.zeros((shape[0], columns))
+        hot[rng.integers(0, shape[0], size=columns), np.arange(columns)] = 1.0
+        return hot.reshape(shape)
+    if constraint == "orthogonal":
+        q, r = np.linalg.qr(rng.standard_normal(shape))
+        return q * np.sign(np.diag(r))
+    raise ValueError(f"unknown constraint {constraint!r}")
 
 
 @dataclass(frozen=True)
@@ -331,12 +471,15 @@ class Comparison:
 
 
 def compare(student: Parsed, reference: Parsed, symbols: dict, trials: int = 5, seed: int = 0,
-            rtol: float = 1e-7) -> Comparison:
+            rtol: float = 1e-7, constraints: dict | None = None) -> Comparison:
     rng = np.random.default_rng(seed)
     work = Work()  # the student's side of every trial and of the feedback draws on one budget
     for _ in range(trials):
-        values = random_values(symbols, rng)
-        expected = evaluate(reference, values)
+        for _ in range(20):  # a draw outside the reference's domain (log of a negative) says nothing: draw again
+            values = random_values(symbols, rng, constraints)
+            expected = evaluate(reference, values)
+            if np.all(np.isfinite(expected)):
+                break
         try:
             actual = evaluate(student, values, work)
         except ShapeError as exc:
@@ -347,9 +490,9 @@ def compare(student: Parsed, reference: Parsed, symbols: dict, trials: int = 5, 
             if not squeezed:
                 return Comparison(False, f"the result has shape {actual.shape}, expected {expected.shape}{hint}")
             actual = actual.reshape(expected.shape)
-        if not np.allclose(actual, expected, rtol=rtol, atol=1e-12, equal_nan=False):
+        if not np.allclose(actual, expected, rtol=rtol, atol=1e-12, equal_nan=True):
             try:
-                return Comparison(False, explain(student, reference, values, random_values(symbols, rng), work))
+                return Comparison(False, explain(student, reference, values, random_values(symbols, rng, constraints), work))
             except TooCostly:
                 return Comparison(False, UNEXPLAINED)
     return Comparison(True)

@@ -4,7 +4,8 @@ A written number may group its thousands (``28,348,416``, ``28 348 416`` with pl
 spaces, ``28٬348٬416``, ``28،348،416``, LaTeX's ``28{,}348{,}416``), use Persian or Arabic digits and the
 Persian decimal sign (``۱۲٫۵``), carry a unit or a word after it (``28,348,416 parameters``, ``۲۸ میلیون
 پارامتر``), a scale (``132.6M``, ``2.4 million``), be the result of arithmetic (``12 × 2,362,368``) or be a
-vector (``[6, 1, 2]``, ``[6; 1; 2]``, ``[6, 1, 2]^T``, one row per line, nested lists).  Everything else
+vector (``[6, 1, 2]``, ``[6; 1; 2]``, ``[6, 1, 2]^T``, one row per line, nested lists, ``\\begin{bmatrix}``
+or ``pmatrix`` with ``\\\\`` between rows and ``&`` between columns).  Everything else
 is refused with the reason: two numbers side by side (``2 3``), a decimal comma (``1,5``), groups that are
 not of three digits (``1,23,456``) — a number is never read as another number.
 """
@@ -28,6 +29,7 @@ SCALES = {"k": 1e3, "thousand": 1e3, "هزار": 1e3, "m": 1e6, "million": 1e6, 
 SCALED = re.compile(r"(\d(?:[\d.]*\d)?)\s*(" + "|".join(sorted(SCALES, key=len, reverse=True)) + r")(?![\w])", re.I)
 WORDS = re.compile(r"(?:\s+|^)[^\W\d_][^\W\d]*(?:\s+[^\W\d_][^\W\d]*)*\s*\.?\s*$")
 LABEL = re.compile(r"^\s*[^\W\d_][^\W\d]*(?:\s+[^\W\d_][^\W\d]*)*\s*[:：]\s*")  # "Answer:", "پاسخ:"
+MATRIX = re.compile(r"\\begin\{([bpvBV]?matrix\*?|array)\}(?:\{[^{}]*\})?(.*?)\\end\{\1\}", re.S)
 TRANSPOSED = re.compile(r"(\^\s*\{?\s*(?:T|\\top|\\intercal)\s*\}?|\.T|ᵀ)\s*$")
 
 
@@ -43,7 +45,7 @@ def read(text: str, symbols: dict, vector_lengths: set[int] | None = None) -> np
     may be (empty: one number is expected; None: unknown).  A comma between groups of three digits is a
     thousands mark unless reading it as a separator gives a vector of one of those lengths.  Raises
     ``expressions.ParseError`` with what could not be read."""
-    lines = [normalise(line) for line in after_equals(text).splitlines() if line.strip()]
+    lines = [normalise(line) for line in after_equals(MATRIX.sub(_matrix_as_list, text)).splitlines() if line.strip()]
     if not lines:
         raise expressions.ParseError("no number in the answer")
     if len(lines) > 1 and all(_is_plain_number(line.strip("[]() ,;")) for line in lines):
@@ -62,6 +64,12 @@ def read(text: str, symbols: dict, vector_lengths: set[int] | None = None) -> np
         if listed or (vector_lengths and len(parts) in vector_lengths):
             return _vector(parts, symbols, vector_lengths)
     return _value(text, symbols)
+
+
+def _matrix_as_list(found: re.Match) -> str:
+    """``\\begin{bmatrix} 6 \\\\ 1 \\\\ 2 \\end{bmatrix}`` (or pmatrix, a row with &) → ``[6; 1; 2]``, read row by row."""
+    cells = [cell.strip() for row in re.split(r"\\\\", found.group(2)) for cell in row.split("&")]
+    return "[" + "; ".join(cell for cell in cells if cell) + "]"
 
 
 def _vector(parts: list[str], symbols: dict, vector_lengths: set[int] | None) -> np.ndarray:
