@@ -106,6 +106,8 @@ class Rubric:
     answers_match: tuple[str, ...] = ()  # file-name patterns of the theory answers file
     answers_solution: Path | None = None  # a fully correct answers file, for selftest
     answers_notation: dict[str, str] = field(default_factory=dict)  # a question's own name (as read) → the symbol
+    # a symbol that stands for an expression of others (Γ_o = σ(W_o ax + b_o)): (expression, the others' shapes)
+    answers_definitions: dict[str, tuple[str, dict]] = field(default_factory=dict)
     detect: bool = True  # may `grade ZIP` pick this rubric from the file name alone?
     hidden_until: str = "published"  # hidden items on Gradescope: shown once grades are published, or never
     late: "LatePolicy | None" = None  # the [late] table: deadline, free-day budget, penalty
@@ -179,6 +181,21 @@ def _notation(path: Path, table) -> dict[str, str]:
     return names
 
 
+def _definitions(path: Path, table) -> dict[str, tuple[str, dict]]:
+    """``Gamma_o = { is = "sigma(W_o @ ax + b_o)", symbols = { W_o = [4, 7], b_o = [4, 1] } }``: an answer
+    may write the symbol or what it stands for; the symbols it adds are declared with their shapes."""
+    if not isinstance(table, dict):
+        raise RubricError(path, "[answers]", "definitions", "must map a symbol to { is = \"…\", symbols = { … } }")
+    out = {}
+    for name, entry in table.items():
+        if (not name.isidentifier() or not isinstance(entry, dict) or not isinstance(entry.get("is"), str)
+                or not isinstance(entry.get("symbols", {}), dict) or set(entry) - {"is", "symbols"}):
+            raise RubricError(path, "[answers.definitions]", name,
+                              "must be { is = \"an expression\", symbols = { name = shape, … } }")
+        out[name] = (entry["is"], dict(entry.get("symbols", {})))
+    return out
+
+
 def _build(path: Path, raw: dict, sha256: str) -> Rubric:
     from .checks import kind_class  # the registry imports rubric types; import here to keep one direction
 
@@ -207,9 +224,10 @@ def _build(path: Path, raw: dict, sha256: str) -> Rubric:
     if not isinstance(answers_match, list) or not all(isinstance(m, str) and m for m in answers_match):
         raise RubricError(path, "[answers]", "match", "must be a list of file-name patterns such as 'answers*.md'")
     for key in answers:
-        if key not in ("match", "solution", "notation"):
-            raise RubricError(path, "[answers]", key, "unknown field (known: match, solution, notation)")
+        if key not in ("match", "solution", "notation", "definitions"):
+            raise RubricError(path, "[answers]", key, "unknown field (known: match, solution, notation, definitions)")
     notation = _notation(path, answers.get("notation", {}))
+    definitions = _definitions(path, answers.get("definitions", {}))
     solution = _rubric_file(path, "[answers]", "solution", answers["solution"]) if "solution" in answers else None
     detect = assignment.get("detect", True)
     if not isinstance(detect, bool):
@@ -226,7 +244,7 @@ def _build(path: Path, raw: dict, sha256: str) -> Rubric:
     except late_policy.LateError as exc:
         raise RubricError(path, "[late]", exc.field, str(exc)) from None
     rubric = Rubric(path=path, id=rubric_id, answers_match=tuple(answers_match), answers_solution=solution,
-                    answers_notation=notation, detect=detect,
+                    answers_notation=notation, answers_definitions=definitions, detect=detect,
                     late=late, hidden_until=hidden_until, environment=_environment(path, raw),
                     solution_files=tuple(_rubric_file(path, "[assignment]", "solution_files", f) for f in solution_files),
                     title=_string(path, "[assignment]", assignment, "title") or rubric_id,

@@ -82,7 +82,7 @@ def test_equivalent_forms_of_the_bptt_output_gradient_pass(answer):
     ("sum((y_hat_1 - y_1) @ s_1.T)", "(y_hat_1 - y_1) @ s_1.T", "shape (), expected (2, 4)"),
     ("(y_1 - y_hat_1) @ s_1.T", "(y_hat_1 - y_1) @ s_1.T", "the sign is flipped"),
     ("W_hh**2 @ W_yh.T @ (y_hat_3 - y_3)", "(W_hh.T)**2 @ W_yh.T @ (y_hat_3 - y_3)",
-     "the factor W_hh.T ** 2 is missing or wrong; you have W_hh ** 2 instead"),
+     "W_hh ** 2 is transposed: W_hh.T ** 2 belongs there"),
     ("(y_hat_1 - y_1) * s_1.T", "(y_hat_1 - y_1) @ s_1.T", "did you mean @"),
     ("(y_hat_1 - y_1) @ s_1.T", "(y_hat_1 - y_1) @ s_1.T + (y_hat_2 - y_2) @ s_2.T",
      "the term (y_hat_2 - y_2) @ s_2.T is missing"),
@@ -250,3 +250,15 @@ def test_a_constraint_draws_the_symbol_from_its_set():
     assert not compare(through_softmax, reference, symbols).equivalent  # true only because y sums to one
     assert not compare(parse("y - y_hat", symbols), reference, symbols, constraints=constraints).equivalent
     assert not compare(parse("y_hat", symbols), reference, symbols, constraints=constraints).equivalent
+
+
+def test_a_column_of_blocks_is_one_vector_on_top_of_the_other():
+    symbols = {"W": [4, 7], "a": [4, 1], "x": [3, 1]}
+    reference = parse("W @ stack(a, x)", symbols)
+    for answer in ("W [a; x]", "W \\begin{bmatrix} a \\\\ x \\end{bmatrix}", "W \\left[ a ; x \\right]"):
+        assert compare(parse(answer, symbols), reference, symbols).equivalent, answer
+    assert not compare(parse("W [x; a]", {**symbols, "W": [4, 7]}), reference, symbols).equivalent
+    # the question's name for the block vector is an alias of the rubric's symbol
+    ax = {"W": [4, 7], "ax": [7, 1]}
+    aliases = {to_plain("[a^{<t-1>}; x^{<t>}]"): "ax"}
+    assert parse("\\sigma(W [a^{<t-1>}; x^{<t>}])", ax, aliases).text == "sigma ( W ax )"

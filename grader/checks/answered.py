@@ -80,6 +80,24 @@ def constraints_field(table: dict, symbols: dict) -> dict[str, str]:
     return dict(constraints)
 
 
+def definitions_of(rubric, symbols: dict) -> tuple[dict, dict]:
+    """The item's symbols with those its definitions add, and each applicable definition parsed: a
+    definition applies when the item has its symbol and every name it uses is the item's or its own."""
+    from ..theory import expressions
+
+    extended, definitions = dict(symbols), {}
+    for name, (text, extra) in rubric.answers_definitions.items():
+        if name not in symbols:
+            continue
+        scope = {**symbols, **extra}
+        try:
+            definitions[name] = expressions.parse(text, scope)
+        except expressions.ParseError:
+            continue  # it uses a name this item does not have: it does not apply here
+        extended.update(extra)
+    return extended, definitions
+
+
 def notation_of(rubric, symbols: dict) -> dict[str, str]:
     """The question's own names for this item's symbols (``[answers] notation``), as ``parse`` takes them."""
     return {name: symbol for name, symbol in rubric.answers_notation.items() if symbol in symbols and name != symbol}

@@ -20,6 +20,9 @@ CONNECTORS = {"and", "or", "only", "both", "option", "options", "answer", "answe
 # where an explanation starts: the choice is what comes before it
 EXPLANATION = re.compile(r"\s[—–-]\s|[:;.؛]\s|\s(?:because|since|as|زیرا|چون|چرا که)\s|\(")
 LABEL = re.compile(r"^\s*(?:answer|پاسخ|جواب)\s*[:：]\s*", re.I)
+# a student who is not sure: the choice is left to a TA rather than read as whichever letters appear
+HEDGES = re.compile(r"\b(?:maybe|perhaps|probably|not sure|i think|i guess|either)\b|شاید|احتمالا|احتمالاً|مطمئن نیستم|فکر می\s?\u200c?کنم",
+                    re.I)
 
 
 def read_choices(text: str) -> tuple[set[str], str]:
@@ -40,6 +43,12 @@ def read_choices(text: str) -> tuple[set[str], str]:
     if chosen and len(prose) > 3:
         return chosen, (f"the answer reads as prose ('{clause.strip()[:60]}'): it is not clear which options it "
                         "chooses")
+    hedge = HEDGES.search(clause)
+    if chosen and hedge:
+        return chosen, f"the answer hesitates ('{hedge.group(0)}'): it is not clear which options it chooses"
+    alternatives = re.search(r"\b([A-Da-d]|[آابجد]|الف)\s+(?:or|یا)\s+([A-Da-d]|[آابجد]|الف)\b", clause)
+    if alternatives:
+        return chosen, (f"'{alternatives.group(0)}' offers alternatives: it is not clear which option it chooses")
     return chosen, ""
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..rubric import FieldError
 from ..theory import expressions
+from ..theory.answers import after_equals
 from . import calling
 from .answered import AnswerCheck, notation_of
 from .base import CheckContext, Verdict
@@ -30,7 +31,7 @@ def strip_big_o(text: str) -> str:
 
 def read_order(answer, symbols: dict, aliases: dict | None = None) -> expressions.Parsed:
     """The big-O on the answer's last line, after its last '='; raises ``ParseError``."""
-    return expressions.parse(strip_big_o(answer.lines[-1].split("=")[-1]), symbols, aliases)
+    return expressions.parse(strip_big_o(after_equals(answer.lines[-1])), symbols, aliases)
 
 
 def growth(parsed, exponents: dict[str, float]) -> float:

@@ -6,9 +6,9 @@ randomized evaluation of the declared symbols."""
 from __future__ import annotations
 
 import ast
-import re
 
 from ..theory import expressions
+from ..theory.answers import LABEL, split_equals
 from . import calling
 from .answered import AnswerCheck, constraints_field, notation_of, symbols_field
 from .base import CheckContext, Verdict
@@ -42,7 +42,8 @@ class DerivationCheck(AnswerCheck):
 
     def judge(self, context: CheckContext, answer) -> Verdict:
         config = context.item.config
-        steps = [part.strip() for line in answer.lines for part in re.split(r"(?<![<>=!])=(?!=)", line) if part.strip()]
+        steps = [LABEL.sub("", part.strip(), count=1) for line in answer.lines for part in split_equals(line)
+                 if part.strip()]
         seed = int.from_bytes(seeded_rng(context.rubric.id, context.item.id).bytes(4), "little")
         previous, previous_label = config["start"], "the expression to derive"
         for number, text in enumerate(steps, start=1):

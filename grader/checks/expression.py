@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import ast
 
+import numpy as np
+
 from ..rubric import FieldError
 from ..theory import expressions
 from ..theory.answers import after_equals
 from . import calling
-from .answered import AnswerCheck, accepted_list, constraints_field, convention_note, notation_of, symbols_field
+from .answered import (AnswerCheck, accepted_list, constraints_field, convention_note, definitions_of, notation_of,
+                       symbols_field)
 from .base import CheckContext, Verdict
 from .cases import seeded_rng
 
@@ -34,8 +37,10 @@ class ExpressionCheck(AnswerCheck):
         trials = table.get("trials", 5)
         if not isinstance(trials, int) or not 1 <= trials <= 50:
             raise FieldError("trials", "must be an integer from 1 to 50")
-        return {"accepted": accepted, "symbols": symbols, "trials": trials, "aliases": notation_of(rubric, symbols),
-                "constraints": constraints_field(table, symbols)}
+        extended, definitions = definitions_of(rubric, symbols)
+        _check_definitions(extended, definitions)
+        return {"accepted": accepted, "symbols": extended, "trials": trials, "aliases": notation_of(rubric, extended),
+                "constraints": constraints_field(table, symbols), "definitions": definitions}
 
     def judge(self, context: CheckContext, answer) -> Verdict:
         config = context.item.config
@@ -47,7 +52,7 @@ class ExpressionCheck(AnswerCheck):
         problems = []
         for entry in sorted(config["accepted"], key=lambda e: -e["fraction"]):
             comparison = expressions.compare(student, entry["parsed"], config["symbols"], config["trials"], seed,
-                                             constraints=config.get("constraints"))
+                                             constraints=config.get("constraints"), definitions=config.get("definitions"))
             if comparison.equivalent:
                 status = "passed" if entry["fraction"] == 1 else "partial"
                 return Verdict(entry["fraction"], status, f"correct{convention_note(entry)}", {"answer": student.text})
@@ -56,6 +61,17 @@ class ExpressionCheck(AnswerCheck):
         closest = max(problems, key=lambda pair: pair[0])[1]
         return Verdict(0.0, "failed", f"not equivalent to the expected expression: {closest}",
                        {"answer": student.text})
+
+
+def _check_definitions(symbols: dict, definitions: dict) -> None:
+    values = expressions.random_values(symbols, seeded_rng("validate"))
+    for name, parsed in definitions.items():
+        try:
+            shape = expressions.evaluate(parsed, values).shape
+        except expressions.ShapeError as exc:
+            raise FieldError("symbols", f"the definition of {name} cannot be evaluated: {exc}") from None
+        if shape != np.shape(values[name]):
+            raise FieldError("symbols", f"the definition of {name} has shape {shape}, the symbol {np.shape(values[name])}")
 
 
 def read_expression(answer, symbols: dict, aliases: dict | None = None) -> expressions.Parsed:

@@ -8,16 +8,19 @@ import re
 from ..rubric import FieldError
 from ..theory import expressions
 from ..theory.answers import after_equals
+from ..theory.numbers import DIGITS
 from . import calling
 from .answered import AnswerCheck, accepted_list, convention_note
 from .base import CheckContext, Verdict
 
 FIELDS = {"shape", "accepted", "symbols"}
-SEPARATORS = re.compile(r"\s*(?:,|×|\bx\b|\*|\\times)\s*")
+SEPARATORS = re.compile(r"\s*(?:[,،;]|×|\bx\b|(?<=\d)[xX](?=\s*\d)|\*|\\times)\s*")
 
 
 def read_shape(text: str, symbols: dict) -> tuple[int, ...]:
-    inner = after_equals(text).strip().strip("()[]{} ")
+    inner = after_equals(text.translate(DIGITS)).strip().strip("$").strip().strip("()[]{} ")
+    if ", " in inner or "، " in inner:  # separators are followed by a space: (32, 2048, 30,000) groups thousands
+        inner = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", inner)
     if not inner:
         raise expressions.ParseError("no sizes found in the answer")
     entries = [e for e in SEPARATORS.split(inner) if e.strip()]

@@ -65,7 +65,25 @@ def parse_answers(text: str, known_ids: set[str], file_name: str = "answers") ->
     return result
 
 
+LABEL = re.compile(r"^\s*[^\W\d_][^\W\d]*(?:[\s\u200c]+[^\W\d_][^\W\d]*)*\s*[:：]\s*")  # "Answer:", "پاسخ:"
+
+
+def split_equals(text: str) -> list[str]:
+    """The sides of a chain ``a = b = c``; only an ``=`` outside brackets splits, so ``\\sum_{t=1}^{3}``
+    keeps its own, and ``<=``, ``>=``, ``==``, ``!=`` are no equals sign."""
+    depth, parts, start = 0, [], 0
+    for position, char in enumerate(text):
+        depth += (char in "([{") - (char in ")]}")
+        if (char == "=" and depth == 0 and text[position - 1:position] not in ("<", ">", "=", "!")
+                and text[position + 1:position + 2] != "="):
+            parts.append(text[start:position])
+            start = position + 1
+    return parts + [text[start:]]
+
+
 def after_equals(text: str) -> str:
-    """``dJ/do = y_hat - y`` → ``y_hat - y``: a student may restate the left-hand side."""
-    parts = [part for part in re.split(r"(?<![<>=!])=(?!=)", text)]
-    return parts[-1].strip() if len(parts) > 1 and parts[-1].strip() else text.strip()
+    """``dJ/do = y_hat - y`` → ``y_hat - y``: a student may restate the left-hand side, or label the
+    answer (``Answer:``, ``پاسخ:``)."""
+    parts = split_equals(text)
+    tail = parts[-1] if len(parts) > 1 and parts[-1].strip() else text
+    return LABEL.sub("", tail.strip(), count=1).strip()

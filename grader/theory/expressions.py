@@ -31,6 +31,7 @@ FUNCTIONS = {
     "relu": lambda x: np.maximum(x, 0), "sum": lambda x: np.sum(x), "diag": lambda x: np.diagflat(x),
     "softmax": lambda x: np.exp(x - np.max(x, axis=0)) / np.sum(np.exp(x - np.max(x, axis=0)), axis=0),
     "transpose": lambda x: np.transpose(x), "outer": lambda a, b: np.outer(a, b),
+    "stack": lambda *parts: np.vstack([np.reshape(p, (-1, 1)) if np.ndim(p) < 2 else p for p in parts]),
     # the derivatives students write with a prime
     "dsigma": lambda x: (1 / (1 + np.exp(-x))) * (1 - 1 / (1 + np.exp(-x))), "dtanh": lambda x: 1 - np.tanh(x) ** 2,
     "drelu": lambda x: (np.asarray(x) > 0).astype(float),
@@ -75,7 +76,7 @@ UNICODE = {"−": "-", "–": "-", "×": "@", "·": "@", "⋅": "@", "⊙": "*",
 PRIMED = re.compile(r"(?:\\)?(sigma|sigmoid|σ|tanh|relu)\s*['′’]\s*\(")
 SIZED = re.compile(r"\\(?:big|Big|bigg|Bigg)[lr]?\s*(?=[()\[\]|.]|\\[{}])")
 # a time step written as a mark, not a power: c^{<t-1>}, a^{\langle t \rangle}, c⟨t−1⟩, h^{(t)} → c_{t-1}
-TIME_MARK = re.compile(r"\^\s*\{?\s*(?:<|\\langle|⟨)\s*([^{}<>⟨⟩]*?)\s*(?:>|\\rangle|⟩)\s*\}?"
+TIME_MARK = re.compile(r"\^\s*\{?\s*(?:<|\\langle|⟨)\s*([^{}<>⟨⟩]*?)\s*(?:>|\\rangle|⟩)\s*(?:(T|\\top)\s*)?\}?"
                        r"|\^\s*\{\s*\(\s*([tTk](?:\s*[-+−]\s*\d+)?)\s*\)\s*\}|⟨\s*([^⟨⟩]*?)\s*⟩")
 COMBINING = {"\u0303": "_tilde", "\u0302": "_hat", "\u0304": "_bar"}  # c̃ ĉ c̄ typed with a combining mark
 POWERED_CALL = re.compile(r"(?:\\)?(tanh|sigma|exp|log|sin|cos)\s*\^\s*\{?(\d)\}?\s*\(([^()]*)\)")
@@ -108,12 +109,13 @@ def _expand_indexed(text: str) -> str:
             index, low, high = groups[7], int(groups[8]), int(groups[5] if groups[5] is not None else groups[6])
         if not 0 < high - low + 1 <= MAX_INDEXED_TERMS:
             raise ParseError(f"the {match.group(1)} from {low} to {high} has no terms or too many (at most {MAX_INDEXED_TERMS})")
-        end = _term_end(text, match.end())
+        is_sum = match.group(1) in ("\\sum", "Σ", "∑")
+        end = _term_end(text, match.end()) if is_sum else _factor_end(text, match.end())
         body = text[match.end():end].strip()
         if not body:
             raise ParseError(f"nothing follows {match.group(0).strip()}")
         copies = [f"({_with_index(body, index, value)})" for value in range(low, high + 1)]
-        joined = " + ".join(copies) if match.group(1) in ("\\sum", "Σ", "∑") else " ".join(copies)
+        joined = " + ".join(copies) if is_sum else " ".join(copies)
         text = text[:match.start()] + f"({joined})" + text[end:]
     unbounded = UNBOUNDED.search(text)
     if unbounded is not None:
@@ -140,6 +142,21 @@ def _term_end(text: str, start: int) -> int:
     return len(text)
 
 
+FACTOR = re.compile(r"\s*(?:\\[A-Za-z]+\s*(?:\{[^{}]*\})?|[A-Za-z][A-Za-z0-9]*|\d+)" + r"(?:\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]+)|\s*\^\s*(?:\{[^{}]*\}|\\?\w))*")
+POWERS = re.compile(r"(?:\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]+)|\s*\^\s*(?:\{[^{}]*\}|\\?\w))*")
+
+
+def _factor_end(text: str, start: int) -> int:
+    """Where the one factor that a product sign takes ends: ``\\prod_{k=1}^{2} W_{hh}^T x`` repeats W_{hh}^T."""
+    opening = re.match(r"\s*(\\left\s*)?[(\[]", text[start:])
+    if opening:
+        end = _term_end(text, start + opening.end())
+        end += len("\\right") + 1 if text.startswith("\\right", end) else 1
+        return end + POWERS.match(text, end).end() - end
+    found = FACTOR.match(text, start)
+    return found.end() if found and found.end() > start else _term_end(text, start)
+
+
 def _with_index(body: str, index: str, value: int) -> str:
     body = re.sub(rf"(?<![\\A-Za-z]){index}(?![A-Za-z])", str(value), body)
     # the subscripts and powers that hold arithmetic of the index: h_{2-0} → h_{2}, W^{3-1} → W^{2}
@@ -147,21 +164,55 @@ def _with_index(body: str, index: str, value: int) -> str:
                   lambda m: f"{m.group(1)}{{{int(m.group(2)) + (1 if m.group(3) == '+' else -1) * int(m.group(4))}}}", body)
 
 
+COLUMN = re.compile(r"\\begin\{[bpBV]?matrix\}((?:(?!\\end\{)[^&])*?)\\end\{[bpBV]?matrix\}", re.S)
+
+
+def _stacked(text: str) -> str:
+    """A column of blocks, ``[a^{<t-1>}; x^{<t>}]`` or ``\\begin{bmatrix} a \\\\ x \\end{bmatrix}``, is
+    ``stack(a, x)``: one vector on top of the other."""
+    text = COLUMN.sub(lambda m: "[" + "; ".join(r.strip() for r in re.split(r"\\\\", m.group(1)) if r.strip()) + "]", text)
+    out, opened = list(text), []
+    for index, char in enumerate(text):
+        if char == "[":
+            opened.append((index, []))
+        elif char == ";" and opened and _depth(text[opened[-1][0] + 1:index]) == 0:
+            opened[-1][1].append(index)
+        elif char == "]" and opened:
+            start, semicolons = opened.pop()
+            if semicolons:
+                out[start] = " stack("
+                for position in semicolons:
+                    out[position] = ","
+                out[index] = ")"
+    return "".join(out)
+
+
+def _depth(text: str) -> int:
+    return sum((c in "([{") - (c in ")]}") for c in text)
+
+
+def _time_step(found: re.Match) -> str:
+    step, transposed, in_parentheses, bare = found.groups()
+    return "_{" + (step if step is not None else in_parentheses if in_parentheses is not None else bare).replace(" ", "") \
+        + "}" + ("^T" if transposed else "")
+
+
 def to_plain(text: str) -> str:
     """Rewrite LaTeX and Unicode math into the plain syntax (no evaluation, pure text)."""
-    text = _expand_indexed(text.strip().strip("$").strip())
+    text = _stacked(_expand_indexed(text.strip().strip("$").strip()))
     # \mathrm{softmax}, \text{ReLU}, \operatorname{diag}: the name inside is the name
     text = re.sub(r"\\(?:mathrm|text|textrm|textit|mathit|operatorname|mathbf|boldsymbol|bm)\s*\{([^{}]*)\}", r"\1", text)
-    text = TIME_MARK.sub(lambda m: "_{" + next(g for g in m.groups() if g is not None).replace(" ", "") + "}", text)
+    text = TIME_MARK.sub(_time_step, text)
     text = re.sub("([A-Za-z])([\u0303\u0302\u0304])", lambda m: m.group(1) + COMBINING[m.group(2)], text)
     text = PRIMED.sub(lambda m: "d" + {"σ": "sigma", "sigmoid": "sigma"}.get(m.group(1), m.group(1)) + "(", text)
     text = SIZED.sub("", text)
+    text = re.sub(r"(tanh|sigma|σ|exp|log|sin|cos)\s*([²³])", lambda m: m.group(1) + "^" + "23"["²³".index(m.group(2))], text)
     text = POWERED_CALL.sub(r"\1(\3)**\2", text)  # \tanh^2(x): the square of tanh(x)
     text = POWERED_BARE.sub(r"\1(\3)**\2", text)  # \tanh^2 c_t
     text = re.sub(r"\\[dt]frac", r"\\frac", text)
     text = re.sub(r"\\q?quad|\\ ", " ", text)
     text = re.sub(r"√\s*(\w+)", r"sqrt(\1)", text).replace("√", "sqrt")
-    text = re.sub(r"(\w+(?:\.T)?)\s*(?:\\otimes|⊗)\s*(\w+)", r"outer(\1, \2)", text)
+    text = re.sub(r"\\otimes|⊗", f" {OUTER} ", text)
     for old, new in UNICODE.items():
         text = text.replace(old, new)
     text = re.sub(r"\\(hat|tilde|bar)\s+([A-Za-z])(?![A-Za-z])", r"\2_\1", text)  # \hat y, no braces
@@ -203,9 +254,10 @@ def _grouping_brackets(text: str) -> str:
 # a matrix product and ``Γ_o (1 - Γ_o)`` of two vectors is elementwise; which one is decided from the
 # shapes at evaluation (``_side_by_side``).
 SIDE_BY_SIDE = "%"
+OUTER = "//"  # a ⊗ b, the outer product: an operator at the product's precedence that no answer uses otherwise
 
 
-_TOKEN = re.compile(r"\s*((?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[A-Za-z_][A-Za-z0-9_]*(?:\.T)?|\*\*|\S)")
+_TOKEN = re.compile(r"\s*((?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[A-Za-z_][A-Za-z0-9_]*(?:\.T)?|\*\*|//|\S)")
 
 
 def _implicit_products(text: str) -> str:
@@ -233,10 +285,10 @@ def _bare_arguments(tokens: list[str]) -> list[str]:
         token = tokens[position]
         out.append(token)
         position += 1
-        if token not in FUNCTIONS or token == "outer" or position >= len(tokens) or tokens[position] == "(":
+        if token not in FUNCTIONS or token in ("outer", "stack") or position >= len(tokens) or tokens[position] == "(":
             continue
         end = position
-        while end < len(tokens) and tokens[end] in FUNCTIONS and tokens[end] != "outer":
+        while end < len(tokens) and tokens[end] in FUNCTIONS and tokens[end] not in ("outer", "stack"):
             end += 1  # \sum \exp(z), \sigma \tanh x: functions of functions
         if end >= len(tokens) or not (tokens[end][0].isalnum() or tokens[end][0] in "_("):
             continue
@@ -256,7 +308,7 @@ def _bare_arguments(tokens: list[str]) -> list[str]:
 
 # --- parsing --------------------------------------------------------------------------------------
 
-ALLOWED_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.Mod)
+ALLOWED_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.Mod, ast.FloorDiv)
 
 
 @dataclass(frozen=True)
@@ -268,10 +320,13 @@ class Parsed:
 def notation_name(written: str) -> str:
     """The identifier a written symbol becomes (``c^{<t-1>}`` → ``c_tm1``, ``\\tilde{c}^{<t>}`` →
     ``c_tilde_t``), so that a rubric may declare the question's own names as aliases of its symbols."""
-    name = to_plain(written).replace(" ", "")
-    if not name.isidentifier():
-        raise ParseError(f"'{written}' is not a single name (it reads as '{name}')")
-    return name
+    plain = to_plain(written)
+    name = plain.replace(" ", "")
+    if name.isidentifier():
+        return name
+    if name.startswith("stack(") and name.endswith(")"):
+        return plain  # a block vector the question names as one symbol: [a^{<t-1>}; x^{<t>}]
+    raise ParseError(f"'{written}' is not a single name (it reads as '{name}')")
 
 
 def parse(text: str, symbols: dict, aliases: dict[str, str] | None = None) -> Parsed:
@@ -283,20 +338,46 @@ def parse(text: str, symbols: dict, aliases: dict[str, str] | None = None) -> Pa
         raise ParseError(f"the answer is {len(text)} characters long; at most {MAX_CHARS} are read")
     plain = to_plain(text)
     if aliases:
+        for written, symbol in aliases.items():
+            if " " in written:
+                plain = plain.replace(written, symbol)
         plain = re.sub(r"(?<![\w.])[A-Za-z_]\w*", lambda m: aliases.get(m.group(0), m.group(0)), plain)
+    plain = re.sub(r"(?<![\w.])[A-Za-z_]\w*", lambda m: _juxtaposed(m.group(0), symbols, aliases or {}), plain)
     if plain.count("(") > MAX_DEPTH * 2 or _max_nesting(plain) > MAX_DEPTH:
         raise ParseError(f"the answer is nested more than {MAX_DEPTH} levels deep")
     try:
         tree = ast.parse(plain, mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         detail = exc.msg if isinstance(exc, SyntaxError) else type(exc).__name__
-        raise ParseError(f"cannot read '{_short(plain)}' as math: {detail}") from None
+        shown = plain.replace(f" {SIDE_BY_SIDE} ", " ")
+        where = ""
+        if isinstance(exc, SyntaxError) and exc.offset and len(shown) > 20:
+            at = min(len(shown), max(0, exc.offset - 1 - plain[:exc.offset].count(f" {SIDE_BY_SIDE} ") * 2))
+            where = f" near '{shown[max(0, at - 12):at + 12].strip()}'"
+        raise ParseError(f"cannot read '{_short(plain)}' as math: {detail}{where}; write products with * or @, "
+                         "powers with ^ or **, and close every bracket") from None
     nodes = list(ast.walk(tree))
     if len(nodes) > MAX_NODES:
         raise ParseError(f"the answer has more than {MAX_NODES} parts")
     for node in nodes:
         _check_node(node, symbols)
-    return Parsed(plain.replace(f" {SIDE_BY_SIDE} ", " "), tree)
+    return Parsed(plain.replace(f" {SIDE_BY_SIDE} ", " ").replace(f" {OUTER} ", " ⊗ "), tree)
+
+
+def _juxtaposed(name: str, symbols: dict, aliases: dict[str, str]) -> str:
+    """``Nrd`` → ``N r d``, ``ND`` → ``N D``: a name that is no symbol but reads as the question's symbols
+    side by side in exactly one way is their product, as on paper; otherwise it stays unknown."""
+    if name in symbols or name in FUNCTIONS or name in CONSTANTS or len(name) > 40:
+        return name
+    ways: list[list[list[str]]] = [[] for _ in range(len(name) + 1)]
+    ways[0] = [[]]
+    for end in range(1, len(name) + 1):
+        for start in range(end):
+            piece = name[start:end]
+            if piece in symbols or (piece in aliases and " " not in piece):
+                ways[end] += [split + [aliases.get(piece, piece)] for split in ways[start]][:2]
+        ways[end] = ways[end][:2]  # two readings are already one too many
+    return f" {SIDE_BY_SIDE} ".join(ways[-1][0]) if len(ways[-1]) == 1 else name
 
 
 def _max_nesting(text: str) -> int:
@@ -334,7 +415,8 @@ def _check_node(node: ast.AST, symbols: dict) -> None:
             raise ParseError(f"'.{node.attr}' is not allowed; only '.T' (transpose) is")
         return
     if isinstance(node, ast.Call):
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords or len(node.args) > 2:
+        if (not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords
+                or len(node.args) > (8 if node.func.id == "stack" else 2)):
             name = node.func.id if isinstance(node.func, ast.Name) else "this"
             raise ParseError(f"'{name}(...)' is not a known function ({', '.join(sorted(FUNCTIONS))})")
         return
@@ -383,6 +465,9 @@ def _eval(node: ast.AST, values: dict, work: Work):
             raise ShapeError(f"{node.func.id}(...) cannot take these arguments ({exc})") from None
     left, right = _eval(node.left, values, work), _eval(node.right, values, work)
     a, b = np.asarray(left), np.asarray(right)
+    if isinstance(node.op, ast.FloorDiv):
+        work.spend(a.size * b.size)
+        return np.outer(a, b)
     if isinstance(node.op, ast.Mod):
         if a.ndim and b.ndim and a.shape[-1] != b.shape[0] and a.shape == b.shape:
             work.spend(a.size)
@@ -395,7 +480,9 @@ def _eval(node: ast.AST, values: dict, work: Work):
             work.spend(max(a.size, b.size))
             return a * b  # a scalar "product" written with @ or \cdot
         if a.shape[-1] != b.shape[0]:
-            raise ShapeError(f"matrix product of shapes {a.shape} and {b.shape}: the inner sizes differ")
+            hint = (" (is a transpose missing or extra?)" if a.ndim == b.ndim == 2 and (a.shape[0] == b.shape[0] or
+                    a.shape[1] == b.shape[1]) else "")
+            raise ShapeError(f"matrix product of shapes {a.shape} and {b.shape}: the inner sizes differ{hint}")
         rows, columns = (a.size // a.shape[-1], int(np.prod(b.shape[1:], dtype=np.int64)))
         work.spend(rows * columns, rows * columns * a.shape[-1])
         return a @ b
@@ -425,7 +512,8 @@ def _eval(node: ast.AST, values: dict, work: Work):
 CONSTRAINTS = ("probability", "one_hot", "orthogonal", "positive")
 
 
-def random_values(symbols: dict, rng: np.random.Generator, constraints: dict | None = None) -> dict:
+def random_values(symbols: dict, rng: np.random.Generator, constraints: dict | None = None,
+                  definitions: dict | None = None) -> dict:
     """One random assignment: ``symbols`` maps a name to [] (a scalar), a shape, or a fixed number.
     ``constraints`` draws a symbol from the set it belongs to, so that an equivalence that holds only
     there is found: a ``probability`` vector (each column positive, summing to 1), a ``one_hot`` vector,
@@ -444,6 +532,8 @@ def random_values(symbols: dict, rng: np.random.Generator, constraints: dict | N
             values[name] = rng.uniform(0.3, 1.7, size=shape) * rng.choice([-1, 1], size=shape)
         if constraint is not None:
             values[name] = constrained(constraint, np.shape(values[name]), rng)
+    for name, parsed in (definitions or {}).items():  # Γ_o drawn as σ(W_o ax + b_o) of the drawn W_o, ax, b_o
+        values[name] = evaluate(parsed, values)
     return values
 
 
@@ -471,12 +561,12 @@ class Comparison:
 
 
 def compare(student: Parsed, reference: Parsed, symbols: dict, trials: int = 5, seed: int = 0,
-            rtol: float = 1e-7, constraints: dict | None = None) -> Comparison:
+            rtol: float = 1e-7, constraints: dict | None = None, definitions: dict | None = None) -> Comparison:
     rng = np.random.default_rng(seed)
     work = Work()  # the student's side of every trial and of the feedback draws on one budget
     for _ in range(trials):
         for _ in range(20):  # a draw outside the reference's domain (log of a negative) says nothing: draw again
-            values = random_values(symbols, rng, constraints)
+            values = random_values(symbols, rng, constraints, definitions)
             expected = evaluate(reference, values)
             if np.all(np.isfinite(expected)):
                 break
@@ -492,7 +582,7 @@ def compare(student: Parsed, reference: Parsed, symbols: dict, trials: int = 5, 
             actual = actual.reshape(expected.shape)
         if not np.allclose(actual, expected, rtol=rtol, atol=1e-12, equal_nan=True):
             try:
-                return Comparison(False, explain(student, reference, values, random_values(symbols, rng, constraints), work))
+                return Comparison(False, explain(student, reference, values, random_values(symbols, rng, constraints, definitions), work))
             except TooCostly:
                 return Comparison(False, UNEXPLAINED)
     return Comparison(True)
@@ -592,6 +682,10 @@ def _explain_nodes(student: ast.AST, reference: ast.AST, values: dict, depth: in
             continue  # nothing in common as a sum: try it as a product
         if not missing and not extra:
             continue
+        if len(missing) == 1 and len(extra) == 1:
+            transposed = _transposed(extra[0], missing[0], values, work)
+            if transposed:
+                return transposed
         if len(missing) == 1 and len(extra) == 1 and depth < 6:
             inner = _explain_nodes(extra[0], missing[0], values, depth + 1, work)
             if inner != UNEXPLAINED:
@@ -602,6 +696,16 @@ def _explain_nodes(student: ast.AST, reference: ast.AST, values: dict, depth: in
 
 
 UNEXPLAINED = "the value differs from the expected expression"
+
+
+def _transposed(written: ast.AST, expected: ast.AST, values: dict, work: Work) -> str:
+    """``W_hh`` where ``W_hh.T`` belongs (a square matrix, so no shape error said it)."""
+    have, want = _value_key(written, values, work), _value_key(expected, values, work)
+    if have is None or want is None or have.ndim != 2 or have.shape[0] < 2 or have.shape[1] < 2:
+        return ""
+    if have.T.shape == want.shape and np.allclose(have.T, want) and not np.allclose(have, want):
+        return f"{_show(written)} is transposed: {_show(expected)} belongs there"
+    return ""
 
 
 def _describe(missing: list, extra: list, part: str) -> str:
@@ -615,5 +719,5 @@ def _describe(missing: list, extra: list, part: str) -> str:
 
 
 def _show(node: ast.AST) -> str:
-    text = ast.unparse(node).replace(f" {SIDE_BY_SIDE} ", " ")
+    text = ast.unparse(node).replace(f" {SIDE_BY_SIDE} ", " ").replace(f" {OUTER} ", " ⊗ ")
     return text if len(text) <= 40 else text[:37] + "..."

@@ -113,11 +113,16 @@ def _scaled(found: re.Match, symbols: dict) -> str:
 def _without_words(text: str, symbols: dict) -> str:
     """``28,348,416 parameters`` → ``28,348,416``: words after the number that are no symbol, function
     or scale of the answer's are a unit or a remark."""
+    known = set(symbols) | set(expressions.FUNCTIONS) | set(expressions.CONSTANTS) | set(SCALES)
+    remark = re.search(r"\s*\(([^()]*)\)\s*$", text)  # 30,720,000 (one table shared by both sides)
+    if remark and text[:remark.start()].strip() and any(
+            word.lower() not in known and word not in known and len(word) > 1
+            for word in re.findall(r"[^\W\d_]+", remark.group(1))):
+        text = text[:remark.start()].strip()
     found = WORDS.search(text)
     if not found or found.start() == 0:
         return text
     words = found.group(0).strip(" .").split()
-    known = set(symbols) | set(expressions.FUNCTIONS) | set(expressions.CONSTANTS) | set(SCALES)
     if any(word.lower() in known or word in known for word in words):
         return text
     return text[:found.start()].strip()
