@@ -242,3 +242,25 @@ def test_the_dask_path_grades_on_a_local_cluster(tmp_path):
         run_batch(folder, tmp_path / "results", "hw3", "--dask", cluster.scheduler_address)
     rows = gradebook(tmp_path / "results")
     assert rows["401234567"]["final"] == "20" and rows["401234568"]["final"] == "14.5"
+
+
+def test_identical_bytes_from_two_students_are_each_recorded_as_their_own(tmp_path):
+    """Sara and Ali hand in the same bytes: the second is graded from the cache, and a rerun grades both
+    from it; every report and row still names the student's own file, never the other's."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    answers = (REPO / "rubrics" / "hw5" / "examples" / "answers_correct.md").read_bytes()
+    for name in ("HW5_Sara_Ahmadi_401234567.zip", "HW5_Ali_Rezaei_401234568.zip"):
+        with zipfile.ZipFile(folder / name, "w") as archive:
+            info = zipfile.ZipInfo("answers.md", date_time=(2025, 11, 20, 10, 0, 0))
+            archive.writestr(info, answers)
+    assert (folder / "HW5_Sara_Ahmadi_401234567.zip").read_bytes() == (folder / "HW5_Ali_Rezaei_401234568.zip").read_bytes()
+    results = tmp_path / "results"
+    for _ in range(2):  # the first run, then a rerun entirely from the cache
+        run_batch(folder, results, "hw5")
+        for student_id, first, file in (("401234567", "Sara", "HW5_Sara_Ahmadi_401234567.zip"),
+                                        ("401234568", "Ali", "HW5_Ali_Rezaei_401234568.zip")):
+            report = json.loads((results / "reports" / f"{student_id}.json").read_text())
+            assert report["submission"]["file"] == file and report["student"]["first"] == first, report["submission"]
+            assert not any("Sara" in w for w in report["warnings"]) or first == "Sara", report["warnings"]
+            assert gradebook(results)[student_id]["file"] == file

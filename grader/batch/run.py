@@ -45,6 +45,7 @@ from ..report import json_format
 from ..report.model import GraderInfo, Report, SubmissionInfo, totals
 from ..report.text import spreadsheet_cell
 from ..rubric import Rubric, load, references
+from ..submission import identify
 from . import cache
 from .gradebook import Gradebook, status_of
 from .inbox import Entry, collect
@@ -334,11 +335,10 @@ class Batch:
         previous = (_read_report(report_path) or _read_report(legacy, entry.name)
                     or book.previous_report(self.rubric.id, entry.student_key))
         report.setdefault("warnings", []).extend(cache.carry_manual_points(previous, report))
+        _as_this_entry(report, entry, self.rubric)
         report["superseded"] = entry.superseded
         report["identity_conflicts"] = entry.conflicts
         report["warnings"].extend(f"identity to confirm: {conflict}" for conflict in entry.conflicts)
-        if not any(report["student"].values()):  # a platform's prefixed file name, identified by the inbox
-            report["student"] = asdict(entry.student)
         report["submitted_at"] = entry.submitted_at.isoformat() if entry.submitted_at else None
         report["time_source"] = entry.time_source
         late_row = None
@@ -359,6 +359,20 @@ class Batch:
             late_row = (policy.budget, deadline, charge.days_late, charge.free_days_used)
         json_format.write_atomic(report_path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         book.record(self.rubric.id, entry, key, raw, report, reason, late_row)
+
+
+def _as_this_entry(report: dict, entry: Entry, rubric: Rubric) -> None:
+    """A cached grade was made from the same bytes, perhaps under another student's file name: the file,
+    the student and what was said about the name are always this entry's own."""
+    graded_as = report["submission"].get("file")
+    report["submission"]["file"] = entry.name
+    report["student"] = asdict(entry.student)
+    warnings = [w.replace(graded_as, entry.name) if graded_as else w for w in report.get("warnings", [])
+                if not w.startswith("file name '")]
+    _, problem = identify(entry.name, rubric.submission_pattern)
+    if problem and not any(report["student"].values()):
+        warnings.insert(0, problem)
+    report["warnings"] = warnings
 
 
 def _read_report(path: Path, file: str | None = None) -> dict | None:
