@@ -7,7 +7,9 @@ grader (nothing was scored: ``grader.faults``).
 """
 from __future__ import annotations
 
+import difflib
 import json
+import os
 import sys
 import tempfile
 import zipfile
@@ -45,6 +47,11 @@ class DefaultToGrade(click.Group):
 
     def parse_args(self, ctx, args):
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            word = args[0]
+            close = difflib.get_close_matches(word, [c for c in self.commands if c != "submission"], n=1, cutoff=0.7)
+            if close and not Path(word).exists():  # grade bacth x: a typo, not a file called "bacth"
+                raise click.UsageError(f"no command '{word}': did you mean 'grade {close[0]}'? "
+                                       "(grade --help lists them)")
             args = ["submission", *args]
         return super().parse_args(ctx, args)
 
@@ -54,6 +61,18 @@ def _load_rubric(spec: str) -> Rubric:
         return rubric_module.load(spec)
     except RubricError as exc:
         raise click.exceptions.Exit(_fail(str(exc)))
+
+
+def _writable(folder: Path, option: str) -> None:
+    """Refuse, before any grading, a folder the results could not be written to."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".dlgrade-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise click.exceptions.Exit(_fail(f"cannot write to {option} {folder}: {exc.strerror or exc}; "
+                                          "choose a folder you can write to")) from None
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
@@ -120,6 +139,13 @@ def submission_command(submission: Path, rubric_spec: str | None, output_format:
                        notebook_timeout: float | None, keep_workspace: bool, sandbox_mode: str,
                        data_dir: Path | None, language: str) -> None:
     """Grade one SUBMISSION zip."""
+    if submission.is_dir():
+        raise click.exceptions.Exit(_fail(f"{submission} is a folder: grade a class with 'grade batch {submission} "
+                                          "--rubric RUBRIC'; 'grade' takes one student's zip"))
+    if not submission.exists():
+        raise click.exceptions.Exit(_fail(f"no such file: {submission}"))
+    if out_dir is not None:
+        _writable(out_dir, "--out")
     rubric = _load_rubric(rubric_spec or _detect_rubric(submission))
     overrides = {"call_timeout_s": call_timeout, "cell_timeout_s": cell_timeout, "notebook_timeout_s": notebook_timeout}
     options = GradingOptions(limit_overrides=overrides, keep_workspace=keep_workspace, sandbox=sandbox_mode,
@@ -133,6 +159,8 @@ def submission_command(submission: Path, rubric_spec: str | None, output_format:
     if report.error:
         raise click.exceptions.Exit(EXIT_UNREADABLE)
     if fail_under is not None and report.total.percent < fail_under:
+        Console(stderr=True, soft_wrap=True).print(f"below the threshold: {report.total.percent:.1f} % is under "
+                                                   f"--fail-under {fail_under:g} % (exit {EXIT_BELOW_THRESHOLD})")
         raise click.exceptions.Exit(EXIT_BELOW_THRESHOLD)
 
 
@@ -231,6 +259,8 @@ def check_command(paths: tuple[Path, ...], bundle_dir: Path | None, output_forma
     _emit(localize(report, language, bundle.rubric), output_format, out_dir)
     _exit_for_fault(report)
     if fail_under is not None and report.total.percent < fail_under:
+        Console(stderr=True, soft_wrap=True).print(f"below the threshold: {report.total.percent:.1f} % is under "
+                                                   f"--fail-under {fail_under:g} % (exit {EXIT_BELOW_THRESHOLD})")
         raise click.exceptions.Exit(EXIT_BELOW_THRESHOLD)
 
 
@@ -301,6 +331,7 @@ def batch_command(source: Path, rubric_spec: str, results: Path, jobs: int, time
     from .batch.run import Batch, BatchFault
 
     _load_rubric(rubric_spec)
+    _writable(results, "--out")
     try:
         times = inbox.read_times(times_csv) if times_csv else None
         overrides = {"call_timeout_s": call_timeout, "cell_timeout_s": cell_timeout}
@@ -312,6 +343,8 @@ def batch_command(source: Path, rubric_spec: str, results: Path, jobs: int, time
             def report_progress(name: str, done: int, total: int, failed: int) -> None:
                 progress.update(task, completed=done, total=total, failures=failed, last=name)
             summary = batch.run(source, report_progress)
+    except inbox.EmptyInbox as exc:
+        raise click.exceptions.Exit(_fail(str(exc)))
     except inbox.InboxError as exc:
         raise click.exceptions.Exit(_fail(str(exc), EXIT_UNREADABLE))
     except BatchFault as exc:

@@ -7,6 +7,7 @@ rubric's folder.  Bundled rubrics live in the ``rubrics`` package and are addres
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import importlib
 import importlib.util
@@ -196,8 +197,17 @@ def _definitions(path: Path, table) -> dict[str, tuple[str, dict]]:
     return out
 
 
+TABLES = ("assignment", "answers", "limits", "aliases", "late", "environment", "notebooks", "generators", "items")
+
+
 def _build(path: Path, raw: dict, sha256: str) -> Rubric:
     from .checks import kind_class  # the registry imports rubric types; import here to keep one direction
+
+    for key in raw:
+        if key not in TABLES:
+            close = difflib.get_close_matches(key, TABLES, n=1)
+            hint = f"; did you mean [{close[0]}]?" if close else ""
+            raise RubricError(path, f"[{key}]", "", f"unknown table (known: {', '.join(TABLES)}){hint}")
 
     assignment = _table(path, raw, "assignment", required=True)
     rubric_id = _string(path, "[assignment]", assignment, "id", required=True)

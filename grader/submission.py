@@ -55,11 +55,16 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+# what a browser or a platform adds to a second copy: 'HW3_Ali_Rezaei_401 (1).zip', '…-2.zip', '… copy.zip'
+DOWNLOAD_SUFFIX = re.compile(r"(?:\s*\(\d{1,3}\)|-\d{1,2}|\s+copy(?:\s+\d{1,2})?)(?=\.zip$)", re.I)
+
+
 def identify(file_name: str, pattern: re.Pattern | None) -> tuple[Student, str | None]:
-    """The student's identity from the file name; a name that does not match is a warning."""
+    """The student's identity from the file name (a browser's ' (1)' ignored); a name that does not match
+    is a warning."""
     if pattern is None:
         return Student(), None
-    match = pattern.fullmatch(file_name)
+    match = pattern.fullmatch(file_name) or pattern.fullmatch(DOWNLOAD_SUFFIX.sub("", file_name))
     if not match:
         return Student(), (f"file name '{file_name}' does not follow the assignment's pattern "
                            f"{pattern.pattern}: the student could not be identified from it")

@@ -23,6 +23,10 @@ class InboxError(Exception):
     pass
 
 
+class EmptyInbox(InboxError):
+    """The source holds no submission at all: a wrong path, not a class."""
+
+
 @dataclass
 class Entry:
     path: Path
@@ -116,6 +120,8 @@ def collect(source: Path, rubric: Rubric, unpack_to: Path, times: dict[str, date
         zips = unpack_class_zip(source, unpack_to)
     else:
         raise InboxError(f"{source}: neither a folder of submissions nor a zip of them")
+    if not zips:
+        raise EmptyInbox(f"{source} holds no .zip file: a class is a folder of the students' zips, or one zip of them")
     by_student: dict[str, list[Entry]] = {}
     for path in zips:
         student = _identify(path.name, rubric)
@@ -133,6 +139,11 @@ def collect(source: Path, rubric: Rubric, unpack_to: Path, times: dict[str, date
         latest = entries[-1]
         latest.superseded = [e.name for e in entries[:-1]]
         latest.conflicts = conflicts.get(key, [])
+        tied = [e.name for e in entries[:-1] if e.submitted_at is not None
+                and _comparable(e.submitted_at) == _comparable(latest.submitted_at)]
+        if tied:  # the file name must not decide which of two uploads counts
+            latest.conflicts.append(f"uploads at the same time ({latest.submitted_at.isoformat()}): {', '.join(tied)} "
+                                    f"and {latest.name}; {latest.name} was counted, confirm it is the one")
         counted.append(latest)
     return counted
 
@@ -166,6 +177,14 @@ def identity_conflicts(by_student: dict[str, list[Entry]]) -> dict[str, list[str
 
 def _name(student: Student) -> tuple:
     return tuple(part.strip().casefold() for part in (student.first or "", student.last or "") if part.strip())
+
+
+def unidentified(entry: "Entry", rubric: Rubric) -> str | None:
+    """Why the TA must look at a file whose name identifies no student (None when it does)."""
+    if rubric.submission_pattern is None or any((entry.student.first, entry.student.last, entry.student.student_id)):
+        return None
+    return (f"{entry.name}: the file name names no student (it does not follow {rubric.submission_pattern.pattern}); "
+            f"it is graded under the key '{entry.student_key}' until it is renamed")
 
 
 def _identify(name: str, rubric: Rubric) -> Student:

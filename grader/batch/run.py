@@ -48,7 +48,7 @@ from ..rubric import Rubric, load, references
 from ..submission import identify
 from . import cache
 from .gradebook import Gradebook, status_of
-from .inbox import Entry, collect
+from .inbox import Entry, collect, unidentified
 
 PR_SET_PDEATHSIG = 1
 
@@ -190,6 +190,9 @@ class Batch:
         for entry in entries:
             for conflict in entry.conflicts:
                 self.announce(f"identity to confirm for {entry.student_key}: {conflict}")
+            nameless = unidentified(entry, self.rubric)
+            if nameless:
+                summary.problems.append(nameless)
         if self.rubric.late is not None and any(entry.time_source != PLATFORM for entry in entries):
             self.announce(f"the rubric has a late policy: {LATE_NOT_ASSESSED}")
         with Gradebook(self.results / "gradebook.sqlite") as book:
