@@ -38,6 +38,7 @@ from .student.export import ExportError, export_bundle
 from .student.selfcheck import check_files
 
 EXIT_OK, EXIT_BELOW_THRESHOLD, EXIT_USAGE, EXIT_UNREADABLE, EXIT_GRADER_FAULT = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 FORMATS = ("terminal", "json", "gradescope", "junit", "md", "html")
 FORMAT_FILES = {"gradescope": "results.json", "junit": "junit.xml", "md": "report.md", "html": "report.html"}
 
@@ -332,12 +333,12 @@ def batch_command(source: Path, rubric_spec: str, results: Path, jobs: int, time
 
     _load_rubric(rubric_spec)
     _writable(results, "--out")
+    console = Console(stderr=True)
     try:
         times = inbox.read_times(times_csv) if times_csv else None
         overrides = {"call_timeout_s": call_timeout, "cell_timeout_s": cell_timeout}
         options = GradingOptions(limit_overrides=overrides, sandbox=sandbox_mode, data_dir=data_dir,
                                  warm_kernels=warm_kernels)
-        console = Console(stderr=True)
         batch = Batch(rubric_spec, results, options, jobs, dask_address, times, announce=_announcer(console))
         with _progress(console, quiet) as (progress, task):
             def report_progress(name: str, done: int, total: int, failed: int) -> None:
@@ -350,6 +351,13 @@ def batch_command(source: Path, rubric_spec: str, results: Path, jobs: int, time
     except BatchFault as exc:
         raise click.exceptions.Exit(_fail(f"nobody was graded: {exc.fault.cause}\nfix: {exc.fault.fix}",
                                           EXIT_GRADER_FAULT))
+    except KeyboardInterrupt:  # before the grading began: reading the class, the rubric, the database
+        console.print("interrupted before any grading: nothing was recorded", style="yellow")
+        raise click.exceptions.Exit(EXIT_INTERRUPTED)
+    if summary.interrupted:
+        console.print(f"interrupted: the {summary.graded + summary.reused} results finished are kept in {results}; "
+                      "run the same command again to grade the rest", style="yellow")
+        raise click.exceptions.Exit(EXIT_INTERRUPTED)
     for problem in summary.problems:
         console.print(terminal.inert(f"problem: {problem}"), style="yellow")
     for fault in summary.faults:

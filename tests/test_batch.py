@@ -5,12 +5,14 @@ across assignments, and the Dask path grades the same class."""
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
 import subprocess
 import time
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -264,3 +266,82 @@ def test_identical_bytes_from_two_students_are_each_recorded_as_their_own(tmp_pa
             assert report["submission"]["file"] == file and report["student"]["first"] == first, report["submission"]
             assert not any("Sara" in w for w in report["warnings"]) or first == "Sara", report["warnings"]
             assert gradebook(results)[student_id]["file"] == file
+
+
+def _descendants(root: int) -> set[int]:
+    """Every live process below ``root``: workers, the zygote, sandboxes and kernels."""
+    parents = {}
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            parents[int(status.parent.name)] = int(fields[1])
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
+
+
+def test_one_ctrl_c_stops_promptly_keeps_what_finished_and_exits_130(tmp_path):
+    """Through a real terminal: Ctrl-C once the first results are in; the batch stops within seconds, no
+    kernel is left running, the finished results are kept, one line says how to go on, and a rerun does."""
+    import pty
+    import select
+
+    folder, results = tmp_path / "class", tmp_path / "results"
+    for index in range(10):  # distinct bytes, so nothing comes from the cache: each takes a kernel
+        restamped_zip(SARA if index % 2 else ALI, folder / f"HW3_Student{index}_Test_40123{index:04d}.zip", 2015 + index)
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: grade, with the pseudo-terminal as its controlling terminal
+        os.execvp(GRADE[0], [*GRADE, "batch", str(folder), "--rubric", "hw3", "--out", str(results), "--jobs", "2"])
+    output, deadline = b"", time.monotonic() + 240
+
+    def read_for(seconds):
+        nonlocal output
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if select.select([terminal], [], [], 0.2)[0]:
+                try:
+                    output += os.read(terminal, 65536)
+                except OSError:
+                    return
+    while time.monotonic() < deadline and len(list((results / "reports").glob("*.json"))) < 2:
+        read_for(0.5)
+    kept_before = len(list((results / "reports").glob("*.json")))
+    assert 2 <= kept_before < 10, output.decode(errors="replace")
+    running = _descendants(pid)
+    assert len(running) > 2  # workers, the zygote and kernels were at work
+    os.write(terminal, b"\x03")  # Ctrl-C, through the terminal's line discipline: SIGINT to the foreground group
+    interrupted = time.monotonic()
+    status = None
+    while status is None and time.monotonic() - interrupted < 30:
+        read_for(0.3)
+        finished, code = os.waitpid(pid, os.WNOHANG)
+        status = os.waitstatus_to_exitcode(code) if finished else None
+    stopped_in = time.monotonic() - interrupted
+    read_for(0.5)
+    said = " ".join(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.decode(errors="replace")).split())
+    assert status == 130, (status, said[-2000:])
+    assert stopped_in < 15, stopped_in
+    assert "Traceback" not in said and "run the same command again" in said, said[-2000:]
+    time.sleep(2)
+    assert not _alive(running), "processes of the batch outlived it"
+    kept = {p.stem for p in (results / "reports").glob("*.json")}
+    assert len(kept) >= kept_before and set(gradebook(results)) == kept
+    done = run_batch(folder, results, "hw3", "--jobs", "2")  # and the rerun grades the rest
+    assert len(gradebook(results)) == 10 and f"{len(kept)} from the cache" in " ".join(done.stderr.split())

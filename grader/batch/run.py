@@ -63,6 +63,7 @@ class BatchSummary:
     problems: list[str] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)  # not graded: the grader failed them (nothing recorded)
     stopped: str | None = None  # why the run stopped before grading everyone (a fault of the grader)
+    interrupted: bool = False  # Ctrl-C: what finished is kept, the rest waits for the next run
 
 
 class BatchFault(Exception):
@@ -79,8 +80,25 @@ def options_digest(options: GradingOptions) -> str:
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()
 
 
+@contextlib.contextmanager
+def _no_interrupts():
+    """While a stop is cleaned up, a second Ctrl-C waits instead of leaving half-killed workers behind."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _die_with_parent() -> None:
-    """A worker whose coordinator is killed exits too, instead of grading for nobody."""
+    """A worker whose coordinator is killed exits too, instead of grading for nobody; Ctrl-C is the
+    coordinator's to handle (it kills the workers), so a worker never dies of it mid-record."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except OSError:
@@ -210,8 +228,11 @@ class Batch:
                 self._progress(on_progress, entry, summary)
             try:
                 self._grade_and_record(book, todo, summary, on_progress)
+            except KeyboardInterrupt:  # the workers are gone (``_grade_in_pool``); what finished is recorded
+                summary.interrupted = True
             finally:  # whatever stopped the run, the gradebook shows everything graded so far
-                write_gradebook_csv(self.results / "gradebook.csv", self.rubric, book)
+                with _no_interrupts():
+                    write_gradebook_csv(self.results / "gradebook.csv", self.rubric, book)
         summary.seconds = round(time.monotonic() - clock, 3)
         return summary
 
@@ -275,10 +296,14 @@ class Batch:
                     if index == 0 and checked.result().fault is not None:
                         raise BatchFault(checked.result().fault)
                     yield result
+        except KeyboardInterrupt:
+            checking.shutdown(wait=False, cancel_futures=True)  # a preflight still starting its kernel is abandoned
+            raise
         finally:
-            checking.shutdown(wait=True)
-            if zygote is not None:
-                zygote.close()
+            with _no_interrupts():
+                checking.shutdown(wait=False)
+                if zygote is not None:
+                    zygote.close()  # its kernels end with it
 
     def _with_environment(self) -> GradingOptions:
         """The options with the course environment built once, before any worker needs it; a build that
@@ -303,8 +328,14 @@ class Batch:
                 for future in concurrent.futures.as_completed(futures):
                     entry, key = futures[future]
                     yield entry, key, self._guarded(future.result, entry)
+            except KeyboardInterrupt:  # Ctrl-C: the submissions in flight are dropped now, not finished first
+                with _no_interrupts():
+                    for process in list(getattr(pool, "_processes", {}).values()):
+                        process.kill()  # its kernels die with it (bubblewrap's --die-with-parent, the zygote)
+                raise
             finally:  # a run stopped on a fault grades nobody else: what is queued is dropped, not run
-                pool.shutdown(wait=True, cancel_futures=True)
+                with _no_interrupts():
+                    pool.shutdown(wait=True, cancel_futures=True)
 
     def _reference_modules(self) -> list[str]:
         """The importable modules the rubric's references live in (a file beside the rubric is run by
