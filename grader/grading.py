@@ -14,7 +14,7 @@ from .checks import kind_class
 from .checks.base import CheckContext, Verdict
 from .execution import preflight, sandbox
 from .execution.limits import Limits
-from .execution.runner import NotebookRunner, NotebookUnreadable
+from .execution.runner import NotebookRunner, NotebookUnreadable, kernel_machinery
 from .execution.zygote import Spawner
 from .execution.zygote import usable as warm_kernels_keep
 from .faults import STATUS as GRADER_ERROR
@@ -67,6 +67,8 @@ def _record_fault(report: Report) -> None:
 def grade(zip_path: Path, rubric: Rubric, options: GradingOptions | None = None) -> Report:
     options = options or GradingOptions()
     started, clock = datetime.now(timezone.utc), time.monotonic()
+    if rubric.notebooks:
+        kernel_machinery()  # before the references' thread starts importing (see kernel_machinery)
     import_references_meanwhile(rubric)
     limits = rubric.limits.merged(options.limit_overrides)
     student, name_warning = identify(zip_path.name, rubric.submission_pattern)

@@ -36,6 +36,7 @@ from .. import late as late_policy
 from .. import __version__, environment
 from ..execution import preflight
 from ..execution.limits import Limits
+from ..execution.runner import kernel_machinery
 from ..execution.sandbox import protections_for
 from ..execution.zygote import Zygote, ZygoteError
 from ..execution.zygote import usable as warm_kernels_keep
@@ -278,6 +279,7 @@ class Batch:
         # unpacked): its kernels' first request waits for it.  The preflight runs meanwhile, in a thread of
         # its own; no result leaves here before it has passed.
         base = self._with_environment()
+        kernel_machinery()  # on this thread, before the preflight's thread imports it (see kernel_machinery)
         zygote = _start_zygote(base, wait=False)
         checking = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dlgrade-preflight")
         try:

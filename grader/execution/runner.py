@@ -80,6 +80,16 @@ class CallResult:
         return self.status == "ok"
 
 
+def kernel_machinery():
+    """The kernel module (jupyter_client, zmq, nbclient), imported on first use so that grading written
+    answers never loads it.  Whoever starts threads that import (the references' import, the preflight)
+    calls this first on its own thread: two threads importing the same packages in different orders can
+    deadlock Python's module locks."""
+    from . import kernel
+
+    return kernel
+
+
 def read_notebook(path: Path) -> tuple[list[dict], str | None]:
     """The notebook's cells as plain dicts and the kernel it declares; any problem is a
     ``NotebookUnreadable`` naming it."""
@@ -150,7 +160,7 @@ class NotebookRunner:
         self.units = select_code(cells, self.mode)
         if package:  # a module of a package (cs231n/rnn_layers.py): its relative imports resolve
             self.units.insert(0, CodeUnit(0, f"__package__ = {package!r}"))
-        from .kernel import KernelSession
+        KernelSession = kernel_machinery().KernelSession  # noqa: N806
         self._session = KernelSession(folder, self.limits, self.workspace, self.protections,
                                       zygote=self.zygote, stderr_path=self.stderr_path, extra_paths=self.extra_paths)
         self._session.start()
