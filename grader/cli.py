@@ -28,6 +28,7 @@ from . import environment
 from .faults import GraderFault
 from .grading import GradingOptions, grade
 from .rehearsal import rehearse
+from .batch.exports import PLATFORMS
 from .checks import kind_class, metric
 from .report import gradescope, html_page, json_format, junit, manual, markdown, terminal
 from .report.i18n import LANGUAGES, localize
@@ -62,6 +63,14 @@ def _load_rubric(spec: str) -> Rubric:
         return rubric_module.load(spec)
     except RubricError as exc:
         raise click.exceptions.Exit(_fail(str(exc)))
+
+
+def _bundled_or_none(rubric_id: str) -> Rubric | None:
+    """The bundled rubric of that id (for its translated titles), if there is one."""
+    try:
+        return rubric_module.load(rubric_id)
+    except RubricError:
+        return None
 
 
 def _writable(folder: Path, option: str) -> None:
@@ -108,6 +117,7 @@ def main() -> None:
     grade selftest RUBRIC                   grade the rubric's own solution (must be full marks)
     grade template RUBRIC                   a blank answers file with every theory question
     grade manual REPORT.json --set ID=PTS   record the points of items a TA grades by hand
+    grade gradebook RESULTS --export canvas the gradebook and a platform's import file, from the database
     grade export-student RUBRIC -o BUNDLE   a student bundle: public self-checks, no solutions
     grade check NOTEBOOK --bundle BUNDLE    a student checks their own files against a bundle
     grade similar DIR -r hw3                pairs of submissions that share code beyond the template
@@ -323,15 +333,19 @@ def similar_command(source: Path, rubric_spec: str, output_format: str, out_file
 @click.option("--warm/--cold", "warm_kernels", default=True, show_default=True,
               help="Fork each kernel from a sandboxed Python that imported ipykernel, numpy and torch once "
                    "(root and bubblewrap only; elsewhere kernels start cold).")
+@click.option("--feedback", "feedback", multiple=True, type=click.Choice(["html", "md"]),
+              help="Also write each student's page beside their report (reports/STUDENT.html or .md); repeatable.")
+@click.option("--lang", "language", type=click.Choice(LANGUAGES), default="en", help="Language of the feedback pages.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def batch_command(source: Path, rubric_spec: str, results: Path, jobs: int, times_csv: Path | None,
                   dask_address: str | None, data_dir: Path | None, sandbox_mode: str, call_timeout: float | None,
-                  cell_timeout: float | None, warm_kernels: bool, quiet: bool) -> None:
+                  cell_timeout: float | None, warm_kernels: bool, feedback: tuple[str, ...], language: str,
+                  quiet: bool) -> None:
     """Grade a class: SOURCE is a folder of zips or one zip of zips. Resumable: run it again to go on."""
     from .batch import inbox
     from .batch.run import Batch, BatchFault
 
-    _load_rubric(rubric_spec)
+    rubric = _load_rubric(rubric_spec)
     _writable(results, "--out")
     console = Console(stderr=True)
     try:
@@ -358,6 +372,13 @@ def batch_command(source: Path, rubric_spec: str, results: Path, jobs: int, time
         console.print(f"interrupted: the {summary.graded + summary.reused} results finished are kept in {results}; "
                       "run the same command again to grade the rest", style="yellow")
         raise click.exceptions.Exit(EXIT_INTERRUPTED)
+    if feedback:
+        from .batch import records
+        from .batch.gradebook import Gradebook
+
+        with Gradebook(results / "gradebook.sqlite") as book:
+            for line in records.write_feedback(results, book, rubric.id, feedback, language, rubric):
+                console.print(terminal.inert(line))
     for problem in summary.problems:
         console.print(terminal.inert(f"problem: {problem}"), style="yellow")
     for fault in summary.faults:
@@ -581,6 +602,57 @@ def manual_command(report_path: Path, assignments: tuple[str, ...], comment: str
     total = report["total"]
     click.echo(f"{report_path}: {total['score']:g} / {total['max']:g}"
                + (f" (+{total['manual_pending']:g} pending)" if total["manual_pending"] else ""))
+    from .batch import records
+    from .batch.gradebook import Gradebook
+
+    results = records.report_in_results(report_path)
+    if results is not None:  # a batch's report: its gradebook follows at once
+        with Gradebook(results / "gradebook.sqlite") as book:
+            rubric_id = report.get("assignment", {}).get("id")
+            records.take_edits(results, book, rubric_id)
+            for line in records.write_tables(results, book, rubric_id):
+                click.echo(line)
+
+
+@main.command("gradebook")
+@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--rubric", "-r", "rubric_id", help="The assignment, when the database holds several.")
+@click.option("--export", "platforms", multiple=True, type=click.Choice(PLATFORMS),
+              help="Also write the platform's grade-import CSV (RESULTS/canvas-ID.csv, moodle-ID.csv); repeatable.")
+@click.option("--feedback", "feedback", multiple=True, type=click.Choice(["html", "md"]),
+              help="Also write each student's page beside their report (reports/STUDENT.html or .md); repeatable.")
+@click.option("--lang", "language", type=click.Choice(LANGUAGES), default="en", help="Language of the feedback pages.")
+@click.option("--history", "student_key", metavar="STUDENT", help="List every (re-)grade of one student instead.")
+def gradebook_command(results: Path, rubric_id: str | None, platforms: tuple[str, ...], feedback: tuple[str, ...],
+                      language: str, student_key: str | None) -> None:
+    """Rebuild RESULTS/gradebook.csv from the course database and the reports a TA edited (grade manual),
+    and write the files Canvas or Moodle import."""
+    from .batch import records
+    from .batch.gradebook import Gradebook
+
+    if not (results / "gradebook.sqlite").is_file():
+        raise click.exceptions.Exit(_fail(f"{results} holds no gradebook.sqlite: give the --out folder of a 'grade batch'"))
+    with Gradebook(results / "gradebook.sqlite") as book:
+        try:
+            if student_key is not None:
+                rows = book.history(rubric_id, student_key)
+                if not rows:
+                    raise records.RecordsError(f"no grade of '{student_key}' in {results}")
+                table = Table("assignment", "file", "score", "final", "reason", "when")
+                for rubric, file, score, final, reason, at in rows:
+                    table.add_row(*(terminal.inert(str(v)) for v in (rubric, file, f"{score:g}", f"{final:g}", reason, at)))
+                Console().print(table)
+                return
+            chosen = records.only_rubric(book, rubric_id)
+            changed = records.take_edits(results, book, chosen)
+            for line in records.write_tables(results, book, chosen, platforms):
+                click.echo(line)
+            for line in records.write_feedback(results, book, chosen, feedback, language, _bundled_or_none(chosen)):
+                click.echo(line)
+        except records.RecordsError as exc:
+            raise click.exceptions.Exit(_fail(str(exc)))
+    if changed:
+        click.echo(f"taken from edited reports: {', '.join(changed)}")
 
 
 @main.command("selftest")

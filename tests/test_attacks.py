@@ -592,7 +592,7 @@ def class_batch(tmp_path_factory):
     done = subprocess.run([*GRADE, "batch", str(folder), "--rubric", str(rubric), "--out", str(results), "--jobs", "2"],
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    with open(results / "gradebook.csv", newline="", encoding="utf-8") as handle:
+    with open(results / "gradebook.csv", newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     return {"rows": rows, "results": results, "console": " ".join((done.stdout + done.stderr).split())}
 

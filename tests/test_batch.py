@@ -32,7 +32,7 @@ def run_batch(source, results, *extra, check=True):
 
 
 def gradebook(results):
-    with open(results / "gradebook.csv", newline="") as handle:
+    with open(results / "gradebook.csv", newline="", encoding="utf-8-sig") as handle:
         return {row["student_key"]: row for row in csv.DictReader(handle)}
 
 

@@ -39,3 +39,17 @@ def test_bad_tables_name_the_field(table, field):
     with pytest.raises(LateError) as error:
         parse(table)
     assert error.value.field == field
+
+
+def test_points_a_ta_adds_by_hand_reach_the_late_final():
+    from grader.report import manual
+
+    report = {"items": [{"id": "essay", "kind": "manual", "points": 10.0, "score": 0.0, "status": "manual",
+                         "feedback": "", "details": {}}],
+              "total": {"score": 0.0, "max": 10.0, "manual_pending": 10.0},
+              "late": {"assessed": True, "penalty_percent": 20.0, "refused": False, "final": 0.0}}
+    manual.apply(report, "essay", 10.0, "", False)
+    assert report["total"]["score"] == 10 and report["late"]["final"] == 8.0
+    report["late"] = {"assessed": False, "final": 0.0}
+    manual.retotal(report)
+    assert report["late"]["final"] == 10.0

@@ -105,7 +105,7 @@ def test_gradebook_cells_from_file_names_are_never_formulas(tmp_path):
         write_zip(tmp_path / "class" / f"{name}.zip", {"work.ipynb": honest})
     done = run("batch", tmp_path / "class", "-r", tmp_path / "rubric.toml", "-o", tmp_path / "results", "-q")
     assert done.returncode == 0, done.stderr
-    with open(tmp_path / "results" / "gradebook.csv", newline="", encoding="utf-8") as handle:
+    with open(tmp_path / "results" / "gradebook.csv", newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == len(names) and all(row["target"] == "1" for row in rows)
     for row in rows:

@@ -121,7 +121,41 @@ class Gradebook:
                 self.connection.execute("INSERT OR REPLACE INTO late_days VALUES (?, ?, ?, ?, ?, ?)",
                                         (entry.student_key, rubric_id, *late_row))
 
+    def update_report(self, rubric_id: str, student_key: str, report: dict, reason: str) -> bool:
+        """A student's current report, edited since it was recorded (``grade manual``): stored, with its items
+        and a history entry, in one transaction.  False when the database holds no result for the student
+        or already holds this report."""
+        row = self.connection.execute("SELECT grade_key, report FROM results WHERE rubric_id = ? AND student_key = ?",
+                                      (rubric_id, student_key)).fetchone()
+        if row is None or json.loads(row[1]) == report:
+            return False
+        total = report["total"]
+        final = report.get("late", {}).get("final", total["score"])
+        with self.connection:
+            self.connection.execute(
+                "UPDATE results SET score = ?, max = ?, manual_pending = ?, final = ?, status = ?, graded_at = ?, "
+                "report = ? WHERE rubric_id = ? AND student_key = ?",
+                (total["score"], total["max"], total["manual_pending"], final, status_of(report), _now(),
+                 json.dumps(report), rubric_id, student_key))
+            self.connection.execute("DELETE FROM item_results WHERE rubric_id = ? AND student_key = ?",
+                                    (rubric_id, student_key))
+            self.connection.executemany(
+                "INSERT INTO item_results VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(rubric_id, student_key, i["id"], i["kind"], i["points"], i["score"], i["status"])
+                 for i in report["items"]])
+            self.connection.execute("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                    (rubric_id, student_key, report["submission"]["file"], row[0], total["score"],
+                                     final, reason, _now()))
+        return True
+
     # --- reading -------------------------------------------------------------------------------------
+
+    def history(self, rubric_id: str | None, student_key: str) -> list[tuple]:
+        """Every (re-)grade of a student: (rubric, file, score, final, reason, when), oldest first."""
+        return self.connection.execute(
+            "SELECT rubric_id, file, score, final, reason, at FROM history WHERE student_key = ? "
+            "AND (? IS NULL OR rubric_id = ?) ORDER BY at, rowid", (student_key, rubric_id, rubric_id)).fetchall()
+
 
     def keyed_reports(self, rubric_id: str) -> list[tuple[str, dict]]:
         rows = self.connection.execute("SELECT student_key, report FROM results WHERE rubric_id = ? ORDER BY student_key",

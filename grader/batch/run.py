@@ -16,10 +16,8 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import dataclasses
-import csv
 import ctypes
 import hashlib
-import io
 import json
 import multiprocessing
 import multiprocessing.util
@@ -44,11 +42,10 @@ from ..faults import GraderFault, fault_of
 from ..grading import GradingOptions, faulted_items, grade
 from ..report import json_format
 from ..report.model import GraderInfo, Report, SubmissionInfo, totals
-from ..report.text import spreadsheet_cell
 from ..rubric import Rubric, load, references
 from ..submission import identify
-from . import cache
-from .gradebook import Gradebook, status_of
+from . import cache, exports
+from .gradebook import Gradebook
 from .inbox import Entry, collect, unidentified
 
 PR_SET_PDEATHSIG = 1
@@ -445,28 +442,9 @@ def _legacy_name(student_key: str) -> str:
 
 
 def write_gradebook_csv(path: Path, rubric: Rubric, book: Gradebook) -> None:
-    """One row per student, rebuilt from the database: the same rows however many runs it took."""
-    item_ids = [item.id for item in rubric.items]
-    header = ["student_key", "student_id", "first", "last", "file", "submitted_at", "time_source", "superseded",
-              *item_ids, "auto_total", "manual_pending", "max", "late_days", "free_days_used", "penalty_percent",
-              "final", "status"]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    for student_key, report in book.keyed_reports(rubric.id):
-        items = {item["id"]: item for item in report["items"]}
-        late, student, total = report.get("late", {}), report["student"], report["total"]
-        status = status_of(report)
-        writer.writerow([*(spreadsheet_cell(str(cell)) for cell in (  # names and files come from students
-            student_key, student.get("student_id") or "", student.get("first") or "", student.get("last") or "",
-            report["submission"]["file"], report.get("submitted_at") or "", report.get("time_source") or "",
-            " ".join(report.get("superseded", [])))),
-            *[f"{items[i]['score']:g}" if i in items else "" for i in item_ids],
-            f"{total['score'] - _manual_score(report):g}", f"{total['manual_pending']:g}", f"{total['max']:g}",
-            *((late.get("days_late", 0), late.get("free_days_used", 0), f"{late.get('penalty_percent', 0):g}")
-              if late.get("assessed", True) else ("not assessed", "", "")),
-            f"{late.get('final', total['score']):g}", status])
-    json_format.write_atomic(path, buffer.getvalue())
+    """``gradebook.csv``, rebuilt from the database: the same rows however many runs it took."""
+    rows = exports.gradebook_rows([item.id for item in rubric.items], book.keyed_reports(rubric.id))
+    json_format.write_atomic(path, exports.table(rows))
 
 
 PLATFORM = "platform CSV"
@@ -474,5 +452,3 @@ LATE_NOT_ASSESSED = ("lateness not assessed: the platform's submission time was 
                      "the times inside a zip are set by whoever made it, so they are never used for it")
 
 
-def _manual_score(report: dict) -> float:
-    return sum(item["score"] for item in report["items"] if item["kind"] == "manual")

@@ -50,6 +50,13 @@ def apply_csv(report: dict, path: Path, override: bool = False) -> int:
 
 
 def retotal(report: dict) -> None:
+    """The totals from the items, and the late policy's final score from the new total."""
     items = report["items"]
     report["total"] = {"score": round(sum(i["score"] for i in items), 6), "max": sum(i["points"] for i in items),
                        "manual_pending": sum(i["points"] for i in items if i["status"] == "manual")}
+    late = report.get("late")
+    if late and "final" in late:
+        score = report["total"]["score"]
+        late["final"] = (0.0 if late.get("refused") else
+                         round(score * max(0.0, 1 - late.get("penalty_percent", 0) / 100), 6) if late.get("assessed", True)
+                         else score)

@@ -97,6 +97,23 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Report":
+        """A report read back from its JSON (a batch's database or reports folder); what a batch adds
+        beside the report's own fields (lateness, earlier uploads) is left out."""
+        def known(kind, values: dict) -> dict:
+            return {key: value for key, value in values.items() if key in kind.__dataclass_fields__}
+
+        return cls(**{**known(cls, data),
+                      "student": Student(**known(Student, data.get("student", {}))),
+                      "submission": SubmissionInfo(**known(SubmissionInfo, data["submission"])),
+                      "grader": GraderInfo(**known(GraderInfo, data["grader"])),
+                      "items": [ItemResult(**known(ItemResult, item)) for item in data["items"]],
+                      "total": Total(**known(Total, data["total"])),
+                      "notebooks": [NotebookResult(**{**known(NotebookResult, notebook), "errors": [
+                          CellErrorInfo(**known(CellErrorInfo, e)) for e in notebook.get("errors", [])]})
+                          for notebook in data.get("notebooks", [])]})
+
 
 def totals(items: list[ItemResult]) -> Total:
     score = round(sum(item.score for item in items), 6)
