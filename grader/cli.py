@@ -32,7 +32,7 @@ from .batch.exports import PLATFORMS
 from .checks import kind_class, metric
 from .report import gradescope, html_page, json_format, junit, manual, markdown, terminal
 from .report.i18n import LANGUAGES, localize
-from .report.model import Report
+from .report.model import Report, Student
 from .rubric import Rubric, RubricError
 from .student.bundle import BundleError, find_bundle, load_bundle
 from .student.export import ExportError, export_bundle
@@ -133,7 +133,7 @@ def main() -> None:
               help="terminal: a table for people; json: the report; gradescope: results.json; junit: JUnit XML; "
                    "md: a Markdown feedback page; html: one self-contained page.")
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Also write DIR/report.json, and the chosen format's file (results.json, junit.xml, report.md, report.html).")
+              help="Also write DIR/report.json, report.md and report.html, and the chosen format's file (results.json, junit.xml).")
 @click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 when the score is below N percent.")
 @click.option("--call-timeout", type=click.FloatRange(min=0.1), help="Seconds per call of a student function.")
 @click.option("--cell-timeout", type=click.FloatRange(min=0.1), help="Seconds per notebook cell.")
@@ -145,10 +145,13 @@ def main() -> None:
               help="The TA's data folder (held-out labels for metric items).")
 @click.option("--lang", "language", type=click.Choice(LANGUAGES), default="en",
               help="Language of the report's headings and feedback (fa: Persian, right to left).")
+@click.option("--student", "student_name", metavar="NAME",
+              help="Who submitted, as the platform says (Gradescope's metadata): the file name is then not asked.")
+@click.option("--student-id", metavar="ID", help="The student's id, as the platform says.")
 def submission_command(submission: Path, rubric_spec: str | None, output_format: str, out_dir: Path | None,
                        fail_under: float | None, call_timeout: float | None, cell_timeout: float | None,
                        notebook_timeout: float | None, keep_workspace: bool, sandbox_mode: str,
-                       data_dir: Path | None, language: str) -> None:
+                       data_dir: Path | None, language: str, student_name: str | None, student_id: str | None) -> None:
     """Grade one SUBMISSION zip."""
     if submission.is_dir():
         raise click.exceptions.Exit(_fail(f"{submission} is a folder: grade a class with 'grade batch {submission} "
@@ -159,8 +162,12 @@ def submission_command(submission: Path, rubric_spec: str | None, output_format:
         _writable(out_dir, "--out")
     rubric = _load_rubric(rubric_spec or _detect_rubric(submission))
     overrides = {"call_timeout_s": call_timeout, "cell_timeout_s": cell_timeout, "notebook_timeout_s": notebook_timeout}
+    identity = None
+    if student_name or student_id:
+        first, _, last = (student_name or "").strip().partition(" ")
+        identity = Student(first or None, last or None, student_id or None)
     options = GradingOptions(limit_overrides=overrides, keep_workspace=keep_workspace, sandbox=sandbox_mode,
-                             data_dir=data_dir, environment_paths=_course_environment(rubric))
+                             data_dir=data_dir, environment_paths=_course_environment(rubric), identity=identity)
     try:
         report = grade(submission, rubric, options)
     except RuntimeError as exc:  # --sandbox require on a machine without it: the machine's fault, not the student's
@@ -200,10 +207,10 @@ def _exit_for_fault(report: Report) -> None:
 
 
 def _emit(report: Report, output_format: str, out_dir: Path | None) -> None:
-    if out_dir is not None:
+    if out_dir is not None:  # the report, the two pages a person reads, and the chosen format's file: one grading
         json_format.write_atomic(out_dir / "report.json", json_format.render(report) + "\n")
-        if output_format in FORMAT_FILES:
-            json_format.write_atomic(out_dir / FORMAT_FILES[output_format], rendered(report, output_format))
+        for name in {"md", "html", output_format} & set(FORMAT_FILES):
+            json_format.write_atomic(out_dir / FORMAT_FILES[name], rendered(report, name))
     if output_format == "terminal":
         terminal.render(report)
     else:
@@ -551,8 +558,8 @@ def template_command(rubric_spec: str, out_file: Path | None) -> None:
 def answers_template(rubric: Rubric) -> str:
     lines = [f"# {rubric.title} — answers", "# Write each answer under its '## id' line; lines starting with '>' "
              "are ignored.", "# Math: @ matrix product, * elementwise, .T transpose, ** power, exp log tanh sigma "
-             "softmax sqrt; LaTeX works too.", "# Numbers: 28,348,416 or 28 348 416 or ۲۸٬۳۴۸٬۴۱۶ (thousands by threes), "
-             "12 × 2,362,368, 1.5 (a point, not a comma); vectors [6, 1, 2].",
+             "softmax sqrt; LaTeX works too.", "# Numbers: 12,345,678 or 12 345 678 or ۱۲٬۳۴۵٬۶۷۸ (thousands by threes), "
+             "12 × 1,048,576, 1.5 (a point, not a comma); vectors [4, 0, 7].",
              "# Every accepted notation, with examples: the dlgrade README, section 'Theory answers'.", ""]
     for item in rubric.items:
         if kind_class(item.kind).needs_notebook:
@@ -565,7 +572,7 @@ def answers_template(rubric: Rubric) -> str:
             declared = ", ".join(f"{name} {'scalar' if not shape else '×'.join(map(str, shape)) if isinstance(shape, list) else shape}"
                                  for name, shape in symbols.items())
             lines.append(f"> symbols: {declared}")
-        hint = {"choice": "the letter(s) of the correct option(s)", "numeric": "a number", "shape": "a shape such as (32, 2048, 768)",
+        hint = {"choice": "the letter(s) of the correct option(s)", "numeric": "a number", "shape": "a shape such as (16, 128, 512)",
                 "expression": "an expression in the symbols", "manual": "your explanation"}.get(item.kind)
         if hint:
             lines.append(f"> answer: {hint}")

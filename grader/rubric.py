@@ -131,8 +131,15 @@ class Rubric:
         return sum(item.points for item in self.items)
 
 
+COURSES = "dlgrade-courses"  # the distribution of the bundled homeworks: a TA's install, never a student's
+
+
 def bundled_rubric_ids() -> list[str]:
-    root = resources.files("rubrics")
+    """The rubrics of the bundled homeworks, when their course content is installed."""
+    try:
+        root = resources.files("rubrics")
+    except ModuleNotFoundError:
+        return []
     return sorted(p.name for p in root.iterdir() if p.is_dir() and p.joinpath("rubric.toml").is_file())
 
 
@@ -145,7 +152,10 @@ def locate(spec: str) -> Path:
         return candidate.resolve()
     if re.fullmatch(r"[A-Za-z0-9_\-]+", spec) and spec in bundled_rubric_ids():
         return Path(str(resources.files("rubrics").joinpath(spec, "rubric.toml")))
-    known = ", ".join(bundled_rubric_ids()) or "none"
+    known = ", ".join(bundled_rubric_ids())
+    if not known:
+        raise RubricError(spec, "rubric", "", f"no such rubric file; the bundled homeworks are not installed here "
+                                              f"(a TA installs them: pip install {COURSES})")
     raise RubricError(spec, "rubric", "", f"no such rubric file, and not a bundled rubric id (bundled: {known})")
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from grader import rubric as rubric_module
 from grader.grading import GradingOptions, grade
-from reference.metrics import matthews_corrcoef
+from grader.checks.scores import matthews_corrcoef
 
 from helpers import GRADE, write_zip
 

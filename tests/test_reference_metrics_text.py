@@ -5,7 +5,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from reference import metrics as M
+from grader.checks import scores as M
 from reference import text as T
 
 

@@ -52,7 +52,7 @@ MUTATIONS = [
      "test_reference_hw3.py"),
     ("reference/hw5_bptt.py", "return torch.linalg.matrix_power(W_hh.T, t - i) @ W_yh.T", "return torch.linalg.matrix_power(W_hh, t - i) @ W_yh.T",
      "test_reference_recurrent.py"),
-    ("reference/metrics.py", "return covariance / math.sqrt(spread_pred * spread_true)",
+    ("grader/checks/scores.py", "return covariance / math.sqrt(spread_pred * spread_true)",
      "return covariance / (spread_pred * spread_true) ** 0.25", "test_reference_metrics_text.py"),
     ("reference/text.py", "head = word[:2] if word[:2] in pairs else word[0]", "head = word[0]", "test_reference_metrics_text.py"),
     ("reference/text.py", "return text[dot] == \".\" and dot >= 1", "return False and dot >= 1", "test_reference_metrics_text.py"),

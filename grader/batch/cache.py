@@ -16,7 +16,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import grader
-import reference
 
 from ..report import manual
 from ..rubric import Rubric, files_digest
@@ -27,8 +26,14 @@ SCORING_ONLY_SECTIONS = ("late",)
 
 @lru_cache(maxsize=1)
 def code_digest() -> str:
-    """The grader's and the references' source: a change to either may change any grade."""
-    roots = [Path(grader.__file__).parent, Path(reference.__file__).parent]
+    """The grader's and the bundled references' source: a change to either may change any grade."""
+    roots = [Path(grader.__file__).parent]
+    try:
+        import reference  # the course content (dlgrade-courses), when installed
+    except ImportError:
+        pass
+    else:
+        roots.append(Path(reference.__file__).parent)
     return hashlib.sha256("".join(files_digest(root.rglob("*.py"), root) for root in roots).encode()).hexdigest()
 
 

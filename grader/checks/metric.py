@@ -2,7 +2,7 @@
 
 Fields: ``predictions`` (file-name patterns of the student's CSV: ``id,prediction``, header optional),
 ``labels`` (the TA's CSV ``id,label``, relative to the rubric, or found by name in ``--data DIR``),
-``metric`` (mcc | accuracy | f1 | macro_f1, from ``reference.metrics``), ``threshold`` (full marks at or
+``metric`` (mcc | accuracy | f1 | macro_f1, from ``scores``), ``threshold`` (full marks at or
 above) and ``zero_at`` (optional: credit grows linearly from there to the threshold).  Missing ids,
 duplicate ids and unknown labels are errors that say which, never silent zeros.
 """
@@ -15,12 +15,11 @@ from pathlib import Path, PurePosixPath
 from ..faults import GraderFault
 from ..rubric import FieldError
 from ..submission import find_file
-from . import calling
+from . import calling, scores
 from .base import Check, CheckContext, Verdict
 
 FIELDS = {"predictions", "labels", "metric", "threshold", "zero_at"}
-# names in reference.metrics, imported when a metric is computed: a student's installation, which
-# checks bundles only, needs no reference package
+# names in ``scores``
 METRICS = {"mcc": "matthews_corrcoef", "accuracy": "accuracy", "f1": "f1", "macro_f1": "macro_f1"}
 MAX_CSV_BYTES = 64 * 2**20
 
@@ -136,12 +135,10 @@ def _score(config: dict, labels: dict, predictions: dict, file_name: str) -> flo
                           f"(the labels are {', '.join(sorted(known))})")
     keys = list(labels)
     y_true, y_pred = [labels[k] for k in keys], [predictions[k] for k in keys]
-    from reference import metrics as reference_metrics
-
     if config["metric"] == "f1":
         positive = "1" if "1" in known else sorted(known)[-1]
-        return reference_metrics.f1(y_true, y_pred, positive)
-    return float(getattr(reference_metrics, METRICS[config["metric"]])(y_true, y_pred))
+        return scores.f1(y_true, y_pred, positive)
+    return float(getattr(scores, METRICS[config["metric"]])(y_true, y_pred))
 
 
 def _credit(value: float, threshold: float, zero_at: float | None) -> float:

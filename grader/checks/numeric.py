@@ -60,7 +60,7 @@ class NumericCheck(AnswerCheck):
 
 
 def shown(value: np.ndarray) -> str:
-    """A number as a person reads it: whole numbers with thousands separators (28,348,416), not 28348416.0."""
+    """A number as a person reads it: whole numbers with thousands separators (12,345,678), not 12345678.0."""
     def one(x: float) -> str:
         return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:.6g}"
     return one(float(value)) if value.ndim == 0 else "[" + ", ".join(one(float(x)) for x in value.ravel()) + "]"

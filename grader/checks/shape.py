@@ -1,4 +1,4 @@
-"""``shape``: a tensor shape such as ``(32, 2048, 768)``, ``32 x 2048 x 768`` or ``(B, N, d)``.  Entries
+"""``shape``: a tensor shape such as ``(16, 128, 512)``, ``16 x 128 x 512`` or ``(B, N, d)``.  Entries
 may be numbers or the rubric's symbols (``B = 32``); they are compared by value.  Several accepted
 shapes may name their conventions."""
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The answers file: one text file of theory answers, keyed by item id.
 
-    ## q2.a
-    > ∂J_t/∂o_t in terms of y_hat_t and y_t        (lines starting with > are the question: ignored)
-    y_hat_t - y_t
+    ## q1
+    > ∂L/∂z in terms of p and t        (lines starting with > are the question: ignored)
+    p - t
 
 Everything up to the next ``## id`` is the answer; blank lines are dropped; a derivation writes one
 step per line.  ``grade template RUBRIC`` writes a blank file with every question.
@@ -82,7 +82,7 @@ def split_equals(text: str) -> list[str]:
 
 
 def after_equals(text: str) -> str:
-    """``dJ/do = y_hat - y`` → ``y_hat - y``: a student may restate the left-hand side, or label the
+    """``dJ/dz = a - b`` → ``a - b``: a student may restate the left-hand side, or label the
     answer (``Answer:``, ``پاسخ:``)."""
     parts = split_equals(text)
     tail = parts[-1] if len(parts) > 1 and parts[-1].strip() else text

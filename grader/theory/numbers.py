@@ -1,10 +1,10 @@
 """Numbers as students write them, read exactly or not at all.
 
-A written number may group its thousands (``28,348,416``, ``28 348 416`` with plain, thin or no-break
+A written number may group its thousands (``12,345,678``, ``12 345 678`` with plain, thin or no-break
 spaces, ``28٬348٬416``, ``28،348،416``, LaTeX's ``28{,}348{,}416``), use Persian or Arabic digits and the
-Persian decimal sign (``۱۲٫۵``), carry a unit or a word after it (``28,348,416 parameters``, ``۲۸ میلیون
-پارامتر``), a scale (``132.6M``, ``2.4 million``), be the result of arithmetic (``12 × 2,362,368``) or be a
-vector (``[6, 1, 2]``, ``[6; 1; 2]``, ``[6, 1, 2]^T``, one row per line, nested lists, ``\\begin{bmatrix}``
+Persian decimal sign (``۱۲٫۵``), carry a unit or a word after it (``12,345,678 parameters``, ``۱۲ میلیون
+پارامتر``), a scale (``45.2M``, ``2.4 million``), be the result of arithmetic (``12 × 1,048,576``) or be a
+vector (``[4, 0, 7]``, ``[4; 0; 7]``, ``[4, 0, 7]^T``, one row per line, nested lists, ``\\begin{bmatrix}``
 or ``pmatrix`` with ``\\\\`` between rows and ``&`` between columns).  Everything else
 is refused with the reason: two numbers side by side (``2 3``), a decimal comma (``1,5``), groups that are
 not of three digits (``1,23,456``) — a number is never read as another number.
@@ -67,7 +67,7 @@ def read(text: str, symbols: dict, vector_lengths: set[int] | None = None) -> np
 
 
 def _matrix_as_list(found: re.Match) -> str:
-    """``\\begin{bmatrix} 6 \\\\ 1 \\\\ 2 \\end{bmatrix}`` (or pmatrix, a row with &) → ``[6; 1; 2]``, read row by row."""
+    """``\\begin{bmatrix} 4 \\\\ 0 \\\\ 7 \\end{bmatrix}`` (or pmatrix, a row with &) → ``[4; 0; 7]``, read row by row."""
     cells = [cell.strip() for row in re.split(r"\\\\", found.group(2)) for cell in row.split("&")]
     return "[" + "; ".join(cell for cell in cells if cell) + "]"
 
@@ -102,7 +102,7 @@ def _value(text: str, symbols: dict) -> np.ndarray:
 
 
 def _scaled(found: re.Match, symbols: dict) -> str:
-    """``132.6M`` → ``(132.6 * 1000000)``; a letter counts as a scale only right after the digits and
+    """``45.2M`` → ``(45.2 * 1000000)``; a letter counts as a scale only right after the digits and
     when it is no symbol of the question (``2 b`` is 2·b, never two billion)."""
     number, word = found.group(1), found.group(2)
     if len(word) <= 2 and (word in symbols or found.group(0) != number + word):
@@ -111,10 +111,10 @@ def _scaled(found: re.Match, symbols: dict) -> str:
 
 
 def _without_words(text: str, symbols: dict) -> str:
-    """``28,348,416 parameters`` → ``28,348,416``: words after the number that are no symbol, function
+    """``12,345,678 parameters`` → ``12,345,678``: words after the number that are no symbol, function
     or scale of the answer's are a unit or a remark."""
     known = set(symbols) | set(expressions.FUNCTIONS) | set(expressions.CONSTANTS) | set(SCALES)
-    remark = re.search(r"\s*\(([^()]*)\)\s*$", text)  # 30,720,000 (one table shared by both sides)
+    remark = re.search(r"\s*\(([^()]*)\)\s*$", text)  # 4,096,000 (one table for both sides)
     if remark and text[:remark.start()].strip() and any(
             word.lower() not in known and word not in known and len(word) > 1
             for word in re.findall(r"[^\W\d_]+", remark.group(1))):

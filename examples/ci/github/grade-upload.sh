@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Grade every uploaded submission zip: the Markdown report goes to the job summary, the JSON and HTML
-# reports to ./dlgrade-reports (uploaded as artifacts by the workflow), and the job fails when any
-# submission scores below FAIL_UNDER percent or cannot be read.
-#   usage: grade-upload.sh RUBRIC ZIP...        env: FAIL_UNDER (default 60), GITHUB_STEP_SUMMARY
+# Grade the submission zips given, each once: the Markdown report goes to the job summary, the JSON, Markdown
+# and HTML reports to ./dlgrade-reports (uploaded as artifacts by the workflow), and the job fails when a
+# submission scores below FAIL_UNDER percent, cannot be read, or could not be graded (a fault of the grader).
+#   usage: grade-upload.sh RUBRIC ZIP...        env: FAIL_UNDER (default 60), SANDBOX (default require),
+#                                               GITHUB_STEP_SUMMARY
 set -uo pipefail
 rubric="$1"; shift
 out="${REPORTS_DIR:-dlgrade-reports}"
@@ -11,9 +12,8 @@ status=0
 for zip in "$@"; do
   name="$(basename "$zip" .zip)"
   mkdir -p "$out/$name"
-  grade "$zip" --rubric "$rubric" --format md --out "$out/$name" --fail-under "${FAIL_UNDER:-60}" >> "$summary"
-  code=$?
-  grade "$zip" --rubric "$rubric" --format html --out "$out/$name" > /dev/null 2>&1 || true
-  [ "$code" -ne 0 ] && status=1
+  grade "$zip" --rubric "$rubric" --sandbox "${SANDBOX:-require}" --format md --out "$out/$name" \
+    --fail-under "${FAIL_UNDER:-60}" >> "$summary"
+  [ "$?" -ne 0 ] && status=1
 done
 exit "$status"

@@ -4,4 +4,4 @@
 set -euo pipefail
 apt-get update && apt-get install -y python3 python3-pip bubblewrap
 pip3 install torch --index-url https://download.pytorch.org/whl/cpu
-pip3 install /autograder/source/dlgrade
+pip3 install /autograder/source/dlgrade /autograder/source/dlgrade/courses   # the engine and the course content

@@ -1,4 +1,5 @@
-"""Classification metrics the practicals report (hw7 Q2: MCC on CoLA's out-of-domain dev set)."""
+"""Classification scores the ``metric`` kind computes (hw7 Q2: MCC on CoLA's out-of-domain dev set).
+Part of the engine, not of a course: a course's own rubric scores predictions with them too."""
 from __future__ import annotations
 
 import math
