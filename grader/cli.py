@@ -34,7 +34,7 @@ from .report import gradescope, html_page, json_format, junit, manual, markdown,
 from .report.i18n import LANGUAGES, localize
 from .report.model import Report, Student
 from .rubric import Rubric, RubricError
-from .student.bundle import BundleError, find_bundle, load_bundle
+from .student.bundle import BundleError, load_bundle, locate_bundle
 from .student.export import ExportError, export_bundle
 from .student.selfcheck import check_files
 
@@ -133,7 +133,8 @@ def main() -> None:
               help="terminal: a table for people; json: the report; gradescope: results.json; junit: JUnit XML; "
                    "md: a Markdown feedback page; html: one self-contained page.")
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Also write DIR/report.json, report.md and report.html, and the chosen format's file (results.json, junit.xml).")
+              help="Also write DIR/report.json, report.md and report.html, and the chosen format's file "
+                   "(results.json, junit.xml).")
 @click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 when the score is below N percent.")
 @click.option("--call-timeout", type=click.FloatRange(min=0.1), help="Seconds per call of a student function.")
 @click.option("--cell-timeout", type=click.FloatRange(min=0.1), help="Seconds per notebook cell.")
@@ -267,7 +268,12 @@ def check_command(paths: tuple[Path, ...], bundle_dir: Path | None, output_forma
     """A student's own notebook(s) and answers file (or a folder holding them), checked by the public
     self-checks of a bundle."""
     try:
-        bundle = load_bundle(bundle_dir or find_bundle())
+        if bundle_dir is None:
+            files = [str(f) for path in paths for f in ([path] if path.is_file() else path.rglob("*"))]
+            bundle_dir, note = locate_bundle(files=files)
+            if note:
+                Console(stderr=True, soft_wrap=True).print(terminal.inert(note))
+        bundle = load_bundle(bundle_dir)
     except BundleError as exc:
         raise click.exceptions.Exit(_fail(str(exc)))
     try:

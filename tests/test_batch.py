@@ -256,7 +256,8 @@ def test_identical_bytes_from_two_students_are_each_recorded_as_their_own(tmp_pa
         with zipfile.ZipFile(folder / name, "w") as archive:
             info = zipfile.ZipInfo("answers.md", date_time=(2025, 11, 20, 10, 0, 0))
             archive.writestr(info, answers)
-    assert (folder / "HW5_Sara_Ahmadi_401234567.zip").read_bytes() == (folder / "HW5_Ali_Rezaei_401234568.zip").read_bytes()
+    sara, ali = folder / "HW5_Sara_Ahmadi_401234567.zip", folder / "HW5_Ali_Rezaei_401234568.zip"
+    assert sara.read_bytes() == ali.read_bytes()
     results = tmp_path / "results"
     for _ in range(2):  # the first run, then a rerun entirely from the cache
         run_batch(folder, results, "hw5")

@@ -245,3 +245,31 @@ def test_theory_answers_are_checked_for_readability_only(tmp_path, write_rubric)
     assert broken["shape"].status == "failed" and broken["grad"].status == "failed"
     assert broken["pick"].status == "failed" and "no option" in broken["pick"].feedback
     assert "no answer under '## essay'" not in broken["essay"].feedback and broken["essay"].status == "manual"
+
+
+def test_among_several_bundles_the_one_for_the_students_files_is_used_and_named(hw3_bundle, tmp_path):
+    """hw3's and hw5's bundles beside the student's files: each file picks its own, and says so."""
+    import shutil
+
+    course = tmp_path / "course"
+    shutil.copytree(hw3_bundle, course / "hw3-bundle")
+    done = subprocess.run([*GRADE, "export-student", "hw5", "--out", str(course / "hw5-bundle")], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    sara = _notebook_of(EXAMPLES / "HW3_Sara_Ahmadi_401234567.zip", course)
+    answers = course / "answers.md"
+    answers.write_text("## q2.a\ny_hat_t - y_t\n", encoding="utf-8")
+    for path, bundle in ((sara, "hw3-bundle"), (answers, "hw5-bundle")):
+        checked = subprocess.run([*GRADE, "check", str(path.relative_to(course)), "--format", "json"],
+                                 capture_output=True, text=True, cwd=course)
+        assert checked.returncode == 0, checked.stderr
+        assert f"using the bundle {bundle}" in " ".join(checked.stderr.split())
+        assert json.loads(checked.stdout)["assignment"]["id"] == bundle.split("-")[0]
+    (course / "notes.txt").write_text("hello")
+    unclear = subprocess.run([*GRADE, "check", "notes.txt"], capture_output=True, text=True, cwd=course)
+    assert unclear.returncode == 2 and "several student bundles here" in unclear.stderr
+    # inside a notebook: the functions it defines choose, and check() says which bundle it used
+    from grader.student.bundle import locate_bundle
+
+    chosen, note = locate_bundle(course, defined={"lstm_cell_forward", "lstm_cell_backward", "rnn_forward"})
+    assert chosen.name == "hw3-bundle" and "functions this notebook defines" in note

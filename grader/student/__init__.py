@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .bundle import Bundle, BundleError, find_bundle, load_bundle
+from .bundle import Bundle, BundleError, find_bundle, load_bundle, locate_bundle
 
 IN_NOTEBOOK_KINDS = ("function", "gradient", "module")
 MARKS = {"passed": "✓", "partial": "~", "failed": "✗", "error": "✗"}
@@ -28,12 +28,19 @@ def check(item: str | None = None, *, bundle: str | Path | None = None, namespac
     from ..checks.base import CheckContext
     from .local import LocalRunner
 
-    loaded = load_bundle(bundle if bundle is not None else find_bundle())
+    namespace = namespace if namespace is not None else _notebook_namespace()
+    if bundle is None:
+        # the notebook's own file, where the front end says it (JupyterLab, VS Code), picks among bundles
+        session = [str(namespace[key]) for key in ("__session__", "__vsc_ipynb_file__") if namespace.get(key)]
+        bundle, note = locate_bundle(files=session, defined={n for n, v in namespace.items() if callable(v)})
+        if note:
+            print(note)
+    loaded = load_bundle(bundle)
     items = {entry.id: entry for entry in loaded.rubric.items}
     if item is not None and item not in items:
         raise BundleError(f"no item '{item}' in the bundle (its items: {', '.join(items)})")
     chosen = [items[item]] if item else [entry for entry in items.values() if entry.kind in IN_NOTEBOOK_KINDS]
-    runner = LocalRunner(namespace if namespace is not None else _notebook_namespace())
+    runner = LocalRunner(namespace)
     all_passed = True
     for entry in chosen:
         if entry.kind not in IN_NOTEBOOK_KINDS:

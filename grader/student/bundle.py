@@ -62,16 +62,55 @@ def load_bundle(folder: Path | str) -> Bundle:
     return Bundle(folder, rubric, meta)
 
 
-def find_bundle(start: Path | None = None) -> Path:
-    """``$DLGRADE_BUNDLE``, else the nearest folder holding bundle.json: the working directory, one of
-    its parents, or a folder directly inside one of them."""
+def find_bundle(start: Path | None = None, files: list[str] | tuple[str, ...] = (), defined: set[str] = frozenset()) -> Path:
+    return locate_bundle(start, files, defined)[0]
+
+
+def locate_bundle(start: Path | None = None, files: list[str] | tuple[str, ...] = (),
+                  defined: set[str] = frozenset()) -> tuple[Path, str]:
+    """``$DLGRADE_BUNDLE``, else the nearest folder holding bundle.json: the working directory, one of its
+    parents, or a folder directly inside one of them.  Several bundles side by side are told apart by the
+    student's files (a notebook the bundle's rubric would grade) or, inside a notebook, by the functions it
+    defines; returns the bundle and, when there was a choice, a line that says which and why."""
     if os.environ.get(ENVIRONMENT_VARIABLE):
-        return Path(os.environ[ENVIRONMENT_VARIABLE])
+        return Path(os.environ[ENVIRONMENT_VARIABLE]), ""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "bundle.json").is_file():
-            return folder
+            return folder, ""
         inside = sorted(child.parent for child in folder.glob("*/bundle.json"))
+        if len(inside) == 1:
+            return inside[0], ""
         if inside:
-            return inside[0]
+            return _choose(inside, files, defined)
     raise BundleError(f"no student bundle found from {here}: pass bundle=PATH or set {ENVIRONMENT_VARIABLE}")
+
+
+def _choose(folders: list[Path], files, defined: set[str]) -> tuple[Path, str]:
+    from ..submission import find_file
+
+    names = [Path(f).name for f in files]
+    fits = []
+    for folder in folders:
+        try:
+            rubric = load_bundle(folder).rubric
+        except BundleError:
+            continue
+        patterns = [p for notebook in rubric.notebooks.values() for p in notebook.match] + list(rubric.answers_match)
+        by_file = bool(names) and find_file(names, tuple(patterns))[0] is not None
+        targets = {str(item.config.get("target") if isinstance(item.config, dict) else getattr(item.config, "target", ""))
+                   for item in rubric.items}
+        fits.append((folder, by_file, len(targets & defined)))
+    listed = ", ".join(folder.name for folder in folders)
+    for reason, chosen in (("matches " + ", ".join(names), [f for f, by_file, _ in fits if by_file]),
+                           ("checks the most of the functions this notebook defines",
+                            _most([(f, n) for f, _, n in fits if n]))):
+        if len(chosen) == 1:
+            return chosen[0], f"using the bundle {chosen[0].name} (of {listed}): it {reason}"
+    raise BundleError(f"several student bundles here ({listed}) and none is clearly for "
+                      f"{', '.join(names) or 'this notebook'}: pass bundle=PATH (or --bundle)")
+
+
+def _most(scored: list[tuple[Path, int]]) -> list[Path]:
+    best = max((n for _, n in scored), default=0)
+    return [folder for folder, n in scored if n == best and best]
