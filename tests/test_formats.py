@@ -120,3 +120,27 @@ def test_the_cli_writes_each_format_to_stdout_and_out(tmp_path, output_format, f
     written = (tmp_path / file_name).read_text(encoding="utf-8")
     assert written == done.stdout and (tmp_path / "report.json").is_file()
     assert "14.5" in written
+
+
+@pytest.mark.parametrize("language", ["en", "fa"])
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_page_fits_a_phone_and_a_desktop_in_both_languages(chromium, tmp_path, language, width):
+    """No sideways scrolling at either width; the score reads left to right (3 / 12) on a Persian page
+    too, where it sits on the right; a lost point's cases are a table, not a JSON dump."""
+    from grader.report.i18n import localize
+
+    page = html_page.render(localize(report(), language))
+    assert "&quot;cases&quot;" not in page and "<pre>" not in page
+    probe = page.replace('<meta http-equiv="Content-Security-Policy"', '<meta name="x"').replace(
+        "</body>", "<script>const t = document.querySelector('#total span').getBoundingClientRect();"
+        "document.body.dataset.probe = JSON.stringify({overflow: document.documentElement.scrollWidth > innerWidth,"
+        "direction: getComputedStyle(document.querySelector('#total span')).direction,"
+        "total: document.querySelector('#total').textContent, right: innerWidth - t.right, left: t.left})"
+        "</script></body>")
+    probed = tmp_path / "probe.html"
+    probed.write_text(probe, encoding="utf-8")
+    done = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--window-size={width},900",
+                           "--dump-dom", probed.as_uri()], capture_output=True, text=True, timeout=120, check=True)
+    found = json.loads(done.stdout.split('data-probe="', 1)[1].split('"', 1)[0].replace("&quot;", '"'))
+    assert not found["overflow"] and found["direction"] == "ltr" and found["total"] == "3 / 12", found
+    assert (found["right"] < found["left"]) == (language == "fa"), found  # on the reading side of the page

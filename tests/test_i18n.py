@@ -57,7 +57,9 @@ def test_every_renderer_speaks_persian_and_pages_run_right_to_left(tmp_path):
     page = html_page.render(persian)
     assert '<html lang="fa" dir="rtl">' in page and "<th>مورد</th>" in page and ">قبول<" in page
     md = markdown.render(persian)
-    assert md.startswith('<div dir="rtl">') and "| مورد | نمره | وضعیت | بازخورد |" in md and "**مجموع: 2 / 6**" in md
+    assert md.startswith('<div dir="rtl">') and "| مورد | نمره | وضعیت | بازخورد |" in md
+    assert f"**مجموع: {LRI}2 / 6{PDI}**" in md  # the score stays left to right: 2 / 6, never 6 / 2
+    assert 'id="total"><span dir="ltr">2 / 6</span>' in page and '<td class="points" dir="ltr">' in page
     from rich.console import Console
     console = Console(record=True, width=120)
     terminal.render(persian, console)

@@ -27,6 +27,9 @@ details{background:#fff;border:1px solid #e3e6eb;border-radius:.4rem;padding:.5r
 summary{font-weight:600;cursor:pointer}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f1f3f6;padding:.5rem;border-radius:.3rem;direction:ltr;
   text-align:left}
+table.cases{margin:.4rem 0;font-size:.92rem}.value{font-family:ui-monospace,Menlo,Consolas,monospace;
+  overflow-wrap:anywhere;text-align:left}
+dl{margin:.4rem 0}dt{font-weight:600}dd{margin:0 0 .4rem 0}
 .warning{background:#fff8e6;border-left:4px solid #f0b429;padding:.4rem .7rem;margin:.4rem 0}
 @media (max-width:40rem){th.feedback,td.feedback{display:none}body{padding:.6rem}}
 """
@@ -34,6 +37,37 @@ pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f1f3f6;padding:.5rem
 
 def _text(value: str | None, limit: int = 4000) -> str:
     return html.escape(clean(value, limit), quote=True)
+
+
+MAX_CASES = 8
+
+
+def _details(details: dict, words: dict) -> str:
+    """What an item's details say, as a student reads them: each case with what differs, the answer as the
+    grader read it, and any other fact as a line; values stay left to right."""
+    parts = []
+    cases = details.get("cases") if isinstance(details.get("cases"), list) else []
+    if cases:
+        rows = "".join(
+            f'<tr><td dir="auto">{_text(str(case.get("case", index + 1)), 200)}</td>'
+            f'<td class="{"passed" if case.get("ok") else "failed"}">{"✓" if case.get("ok") else "✗"}</td>'
+            f'<td dir="ltr" class="value">{_text(str(case.get("problem", "")), 600)}</td></tr>'
+            for index, case in enumerate(cases[:MAX_CASES]) if isinstance(case, dict))
+        more = (f'<p>{words["more_cases"].format(count=len(cases) - MAX_CASES)}</p>' if len(cases) > MAX_CASES else "")
+        parts.append(f'<table class="cases"><thead><tr><th>{words["case"]}</th><th>{words["result"]}</th>'
+                     f'<th>{words["what_differs"]}</th></tr></thead><tbody>{rows}</tbody></table>{more}')
+    facts = []
+    for key, value in details.items():
+        if key == "cases":
+            continue
+        label = words["your_answer"] if key == "answer" else key.replace("_", " ")
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list) and all(
+            not isinstance(v, (dict, list)) for v in value) else value
+        text = shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False, default=str)
+        facts.append(f'<dt dir="auto">{_text(label, 80)}</dt><dd dir="ltr" class="value">{_text(text, 1500)}</dd>')
+    if facts:
+        parts.append(f'<dl>{"".join(facts)}</dl>')
+    return "".join(parts)
 
 
 def render(report: Report) -> str:
@@ -46,14 +80,13 @@ def render(report: Report) -> str:
     for item in report.items:
         hidden = f' <small>({words["hidden"]})</small>' if item.visibility == "hidden" else ""
         rows.append(f'<tr><td dir="auto"><code>{_text(item.id)}</code>{hidden}<br><span dir="auto">{_text(item.title)}</span></td>'
-                    f'<td class="points">{item_points(item, " / ")}</td>'
+                    f'<td class="points" dir="ltr">{item_points(item, " / ")}</td>'
                     f'<td class="{_text(item.status)}">{_text(words.get(item.status, item.status))}</td>'
                     f'<td class="feedback" dir="auto">{_text(item.feedback, 400)}</td></tr>')
         if item.status not in ("passed", "manual"):
-            details = json.dumps(item.details, indent=1, ensure_ascii=False, default=str)
             failures.append(f'<details open><summary dir="auto">{_text(item.id)} — {_text(item.title)} '
-                            f'({item_points(item, " / ")})</summary>'
-                            f'<p dir="auto">{_text(item.feedback)}</p><pre>{_text(details, 6000)}</pre></details>')
+                            f'(<span dir="ltr">{item_points(item, " / ")}</span>)</summary>'
+                            f'<p dir="auto">{_text(item.feedback)}</p>{_details(item.details, words)}</details>')
     warnings = [f'<div class="warning" dir="auto">{_text(w)}</div>' for w in report.warnings]
     if report.error:
         warnings.insert(0, f'<div class="warning" dir="auto">{words["unreadable"]}: {_text(report.error)}</div>')
@@ -72,7 +105,7 @@ def render(report: Report) -> str:
 <h1 dir="auto">{title}</h1>
 <p><span id="student" dir="auto">{_text(name)}</span> <span dir="ltr">{_text(student.student_id or "")}</span>
  · <code>{_text(report.submission.file)}</code></p>
-<p class="total" id="total">{words["grader_error"] if report.grader_error else f"{points(total.score)} / {points(total.max)}"}</p>
+<p class="total" id="total">{words["grader_error"] if report.grader_error else f'<span dir="ltr">{points(total.score)} / {points(total.max)}</span>'}</p>
 <div class="bar" aria-label="share of the automatic points"><span style="width:{share:.1f}%"></span></div>
 <p>{share:.1f} % {words["automatic_share"]}{pending}</p>
 {''.join(warnings)}

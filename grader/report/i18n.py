@@ -31,7 +31,8 @@ LABELS = {
            "passed": "passed", "partial": "partial", "failed": "failed", "error": "error", "manual": "manual",
            "skipped": "skipped", "grader_error": "not graded",
            "grader_fault": "Not graded: a fault of the grader, not of this submission",
-           "fix": "What the TA should do"},
+           "fix": "What the TA should do", "case": "case", "result": "result", "what_differs": "what differs",
+           "your_answer": "your answer, as read", "more_cases": "{count} more cases"},
     "fa": {"item": "مورد", "points": "نمره", "status": "وضعیت", "feedback": "بازخورد", "total": "مجموع",
            "warning": "هشدار", "hidden": "پنهان", "unknown_student": "دانشجوی ناشناس",
            "unreadable": "این پاسخ قابل نمره‌دهی نبود", "notebook": "نوت‌بوک", "cell": "سلول",
@@ -41,7 +42,8 @@ LABELS = {
            "passed": "قبول", "partial": "نیمه", "failed": "نادرست", "error": "خطا", "manual": "دستی",
            "skipped": "اجرا نشد", "grader_error": "نمره داده نشد",
            "grader_fault": "نمره داده نشد: خطا از سامانهٔ نمره‌دهی است، نه از این پاسخ",
-           "fix": "کاری که دستیار آموزشی باید بکند"},
+           "fix": "کاری که دستیار آموزشی باید بکند", "case": "آزمون", "result": "نتیجه", "what_differs": "تفاوت",
+           "your_answer": "پاسخ شما، آن‌گونه که خوانده شد", "more_cases": "{count} آزمون دیگر"},
 }
 
 # (English pattern, Persian template).  Applied in order, anywhere in a message; {1}, {2} are the

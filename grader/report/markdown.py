@@ -31,12 +31,14 @@ def escape(text: str | None, limit: int = 4000) -> str:
 
 def render(report: Report) -> str:
     words = labels(report.language)
+    # numbers stay left to right on a right-to-left page ("14.5 / 20", not "20 / 14.5"): an isolate around each
+    ltr = (lambda text: f"\u2066{text}\u2069") if is_rtl(report.language) else (lambda text: text)  # noqa: E731
     student = report.student
     name = " ".join(p for p in (student.first, student.last) if p) or words["unknown_student"]
     total = report.total
     lines = [f"## {escape(report.assignment.get('title', report.assignment.get('id')))}", "",
              f"**{escape(name)}** {escape(student.student_id or '')} · {escape(report.submission.file)}", "",
-             f"**{words['total']}: {points(total.score)} / {points(total.max)}** ({total.percent:.1f} %)"
+             f"**{words['total']}: {ltr(f'{points(total.score)} / {points(total.max)}')}** ({ltr(f'{total.percent:.1f} %')})"
              + (" — " + words["pending"].format(points=points(total.manual_pending)) if total.manual_pending else "")
              if not report.grader_error else f"**{words['total']}: {words['grader_error']}**", ""]
     if report.grader_error:
@@ -51,7 +53,7 @@ def render(report: Report) -> str:
               "| --- | ---: | --- | --- |"]
     for item in report.items:
         label = escape(item.id) + (f" *({words['hidden']})*" if item.visibility == "hidden" else "")
-        lines.append(f"| {label} | {item_points(item)} | {ICON.get(item.status, '')} "
+        lines.append(f"| {label} | {ltr(item_points(item))} | {ICON.get(item.status, '')} "
                      f"{escape(words.get(item.status, item.status))} | {escape(item.feedback, 300)} |")
     failing = [i for i in report.items if i.status not in ("passed", "manual")]
     if failing:
