@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 
 from .i18n import is_rtl, labels
 from .model import Report
@@ -42,6 +43,10 @@ def _text(value: str | None, limit: int = 4000) -> str:
 MAX_CASES = 8
 
 
+def _case_label(case: dict, index: int, words: dict) -> str:
+    return re.sub(r"^case (?=\d)", words["case"] + " ", str(case.get("case", index + 1)))
+
+
 def _details(details: dict, words: dict) -> str:
     """What an item's details say, as a student reads them: each case with what differs, the answer as the
     grader read it, and any other fact as a line; values stay left to right."""
@@ -49,7 +54,7 @@ def _details(details: dict, words: dict) -> str:
     cases = details.get("cases") if isinstance(details.get("cases"), list) else []
     if cases:
         rows = "".join(
-            f'<tr><td dir="auto">{_text(str(case.get("case", index + 1)), 200)}</td>'
+            f'<tr><td dir="auto">{_text(_case_label(case, index, words), 200)}</td>'
             f'<td class="{"passed" if case.get("ok") else "failed"}">{"✓" if case.get("ok") else "✗"}</td>'
             f'<td dir="ltr" class="value">{_text(str(case.get("problem", "")), 600)}</td></tr>'
             for index, case in enumerate(cases[:MAX_CASES]) if isinstance(case, dict))
@@ -60,7 +65,7 @@ def _details(details: dict, words: dict) -> str:
     for key, value in details.items():
         if key == "cases":
             continue
-        label = words["your_answer"] if key == "answer" else key.replace("_", " ")
+        label = words["your_answer"] if key == "answer" else words.get(f"detail_{key}", key.replace("_", " "))
         shown = ", ".join(str(v) for v in value) if isinstance(value, list) and all(
             not isinstance(v, (dict, list)) for v in value) else value
         text = shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False, default=str)

@@ -32,7 +32,9 @@ LABELS = {
            "skipped": "skipped", "grader_error": "not graded",
            "grader_fault": "Not graded: a fault of the grader, not of this submission",
            "fix": "What the TA should do", "case": "case", "result": "result", "what_differs": "what differs",
-           "your_answer": "your answer, as read", "more_cases": "{count} more cases"},
+           "your_answer": "your answer, as read", "more_cases": "{count} more cases",
+           "detail_method": "method", "detail_chosen": "chosen", "detail_first_wrong_step": "first wrong step",
+           "detail_steps": "steps"},
     "fa": {"item": "مورد", "points": "نمره", "status": "وضعیت", "feedback": "بازخورد", "total": "مجموع",
            "warning": "هشدار", "hidden": "پنهان", "unknown_student": "دانشجوی ناشناس",
            "unreadable": "این پاسخ قابل نمره‌دهی نبود", "notebook": "نوت‌بوک", "cell": "سلول",
@@ -43,7 +45,9 @@ LABELS = {
            "skipped": "اجرا نشد", "grader_error": "نمره داده نشد",
            "grader_fault": "نمره داده نشد: خطا از سامانهٔ نمره‌دهی است، نه از این پاسخ",
            "fix": "کاری که دستیار آموزشی باید بکند", "case": "آزمون", "result": "نتیجه", "what_differs": "تفاوت",
-           "your_answer": "پاسخ شما، آن‌گونه که خوانده شد", "more_cases": "{count} آزمون دیگر"},
+           "your_answer": "پاسخ شما، آن‌گونه که خوانده شد", "more_cases": "{count} آزمون دیگر",
+           "detail_method": "روش", "detail_chosen": "گزینه‌های انتخاب‌شده", "detail_first_wrong_step": "نخستین گام نادرست",
+           "detail_steps": "گام‌ها"},
 }
 
 # (English pattern, Persian template).  Applied in order, anywhere in a message; {1}, {2} are the
