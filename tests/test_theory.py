@@ -170,7 +170,7 @@ def test_hw5_wrong_answers_are_caught_item_by_item(tmp_path):
     assert items["q1.c"]["status"] == "passed"
     expected = {"q1.a": "a is not correct", "q1.b": "a is not correct", "q2.a": "the sign is flipped",
                 "q2.b": "inner sizes differ", "q2.c": "shape (), expected (4, 4)",
-                "q2.d": "the terms gW_1, gW_2 are missing", "q3.a": "[6.0, 1.0, -2.0] is not an accepted value"}
+                "q2.d": "the terms gW_1, gW_2 are missing", "q3.a": "[6, 1, -2] is not an accepted value"}
     for item_id, message in expected.items():
         assert items[item_id]["score"] == 0 and message in items[item_id]["feedback"], items[item_id]
 
