@@ -118,6 +118,7 @@ def main() -> None:
     grade template RUBRIC                   a blank answers file with every theory question
     grade manual REPORT.json --set ID=PTS   record the points of items a TA grades by hand
     grade gradebook RESULTS --export canvas the gradebook and a platform's import file, from the database
+    grade review RESULTS                    grade the manual items by question, in answer groups (a local web app)
     grade export-student RUBRIC -o BUNDLE   a student bundle: public self-checks, no solutions
     grade check NOTEBOOK --bundle BUNDLE    a student checks their own files against a bundle
     grade similar DIR -r hw3                pairs of submissions that share code beyond the template
@@ -625,6 +626,31 @@ def manual_command(report_path: Path, assignments: tuple[str, ...], comment: str
             records.take_edits(results, book, rubric_id)
             for line in records.write_tables(results, book, rubric_id):
                 click.echo(line)
+
+
+@main.command("review")
+@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--rubric", "-r", "rubric_id", help="The assignment, when the database holds several.")
+@click.option("--grader", "grader_name", default=lambda: os.environ.get("USER") or "TA", show_default="$USER",
+              help="Who is grading: every mark and comment records it.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="The port on 127.0.0.1 (default: any free one).")
+def review_command(results: Path, rubric_id: str | None, grader_name: str, port: int) -> None:
+    """Grade the manual items of a batch question by question, in answer groups, in a local web app."""
+    from .review.decisions import ReviewError
+    from .review.server import App, make_server
+
+    try:
+        app = App(results, rubric_id, grader_name)
+    except ReviewError as exc:
+        raise click.exceptions.Exit(_fail(str(exc)))
+    server = make_server(app, port)
+    click.echo(f"grade review: open http://127.0.0.1:{server.server_address[1]}/?token={app.token}  (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped; every mark is in the course database and the gradebook")
+    finally:
+        server.server_close()
 
 
 @main.command("gradebook")

@@ -121,32 +121,39 @@ class Gradebook:
                 self.connection.execute("INSERT OR REPLACE INTO late_days VALUES (?, ?, ?, ?, ?, ?)",
                                         (entry.student_key, rubric_id, *late_row))
 
-    def update_report(self, rubric_id: str, student_key: str, report: dict, reason: str) -> bool:
-        """A student's current report, edited since it was recorded (``grade manual``): stored, with its items
-        and a history entry, in one transaction.  False when the database holds no result for the student
-        or already holds this report."""
+    def update_report(self, rubric_id: str, student_key: str, report: dict, reason: str,
+                      inside_transaction: bool = False) -> bool:
+        """A student's current report, edited since it was recorded (``grade manual``, ``grade review``):
+        stored, with its items and a history entry, in one transaction (the caller's, when it holds one).
+        False when the database holds no result for the student or already holds this report."""
         row = self.connection.execute("SELECT grade_key, report FROM results WHERE rubric_id = ? AND student_key = ?",
                                       (rubric_id, student_key)).fetchone()
         if row is None or json.loads(row[1]) == report:
             return False
+        if inside_transaction:
+            self._store_report(rubric_id, student_key, row[0], report, reason)
+        else:
+            with self.connection:
+                self._store_report(rubric_id, student_key, row[0], report, reason)
+        return True
+
+    def _store_report(self, rubric_id: str, student_key: str, grade_key: str, report: dict, reason: str) -> None:
         total = report["total"]
         final = report.get("late", {}).get("final", total["score"])
-        with self.connection:
-            self.connection.execute(
-                "UPDATE results SET score = ?, max = ?, manual_pending = ?, final = ?, status = ?, graded_at = ?, "
-                "report = ? WHERE rubric_id = ? AND student_key = ?",
-                (total["score"], total["max"], total["manual_pending"], final, status_of(report), _now(),
-                 json.dumps(report), rubric_id, student_key))
-            self.connection.execute("DELETE FROM item_results WHERE rubric_id = ? AND student_key = ?",
-                                    (rubric_id, student_key))
-            self.connection.executemany(
-                "INSERT INTO item_results VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(rubric_id, student_key, i["id"], i["kind"], i["points"], i["score"], i["status"])
-                 for i in report["items"]])
-            self.connection.execute("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                    (rubric_id, student_key, report["submission"]["file"], row[0], total["score"],
-                                     final, reason, _now()))
-        return True
+        self.connection.execute(
+            "UPDATE results SET score = ?, max = ?, manual_pending = ?, final = ?, status = ?, graded_at = ?, "
+            "report = ? WHERE rubric_id = ? AND student_key = ?",
+            (total["score"], total["max"], total["manual_pending"], final, status_of(report), _now(),
+             json.dumps(report), rubric_id, student_key))
+        self.connection.execute("DELETE FROM item_results WHERE rubric_id = ? AND student_key = ?",
+                                (rubric_id, student_key))
+        self.connection.executemany(
+            "INSERT INTO item_results VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(rubric_id, student_key, i["id"], i["kind"], i["points"], i["score"], i["status"])
+             for i in report["items"]])
+        self.connection.execute("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                (rubric_id, student_key, report["submission"]["file"], grade_key, total["score"],
+                                 final, reason, _now()))
 
     # --- reading -------------------------------------------------------------------------------------
 

@@ -1,0 +1,125 @@
+"""The review app: a small HTTP server on 127.0.0.1 (standard library only, nothing to build), one page
+and a JSON API over ``decisions.Review``.
+
+Every API request carries the per-run token printed with the address; without it no data is served
+(the page and its script, which hold none, are).  The
+page runs only its own script (Content-Security-Policy) and shows student text with ``textContent``, so
+an answer can hold no markup, link or script that reaches the browser.  The app reads and writes only
+the results folder it was given.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from .decisions import Review, ReviewError
+
+STATIC = {"/": ("app.html", "text/html; charset=utf-8"), "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+          "/app.css": ("app.css", "text/css; charset=utf-8")}
+POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+          "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+MAX_BODY = 64 * 1024
+
+
+class App:
+    def __init__(self, results: Path, rubric_id: str | None, grader: str):
+        Review(results, rubric_id).close()  # refuse a folder that is no batch's, before serving anything
+        self.results, self.rubric_id, self.grader = results, rubric_id, grader
+        self.token = secrets.token_urlsafe(18)
+
+    def review(self) -> Review:
+        return Review(self.results, self.rubric_id)  # one connection per request: SQLite is per thread
+
+    def api(self, method: str, path: str, body: dict) -> object:
+        review = self.review()
+        try:
+            if method == "GET" and path == "/api/items":
+                return {"rubric": review.rubric_id, "grader": self.grader, "items": review.items()}
+            if method == "GET" and path.startswith("/api/item/"):
+                return review.item_view(unquote(path[len("/api/item/"):]))
+            if method == "POST" and path == "/api/comment":
+                return review.add_comment(str(body["item"]), str(body.get("text", "")), float(body["points"]),
+                                          self.grader).__dict__
+            if method == "POST" and path == "/api/comment/edit":
+                return {"remarked": review.edit_comment(str(body["item"]), int(body["id"]), str(body.get("text", "")),
+                                                        float(body["points"]), self.grader)}
+            if method == "POST" and path == "/api/mark":
+                return {"marked": review.mark(str(body["item"]), [str(k) for k in body["students"]],
+                                              [int(c) for c in body.get("comments", [])],
+                                              float(body.get("adjustment", 0)), self.grader,
+                                              str(body.get("reason", "")))}
+            raise LookupError(path)
+        finally:
+            review.close()
+
+
+def make_server(app: App, port: int = 0) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # the TA's terminal shows the address, not every request
+            pass
+
+        def _send(self, status: int, body: bytes, kind: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Security-Policy", POLICY)
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Referrer-Policy", "no-referrer")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: int, value: object) -> None:
+            self._send(status, json.dumps(value, ensure_ascii=False).encode(), "application/json; charset=utf-8")
+
+        def _authorised(self, url) -> bool:
+            given = self.headers.get("X-Review-Token") or parse_qs(url.query).get("token", [""])[0]
+            return hmac.compare_digest(given.encode(), app.token.encode())
+
+        def _handle(self, method: str) -> None:
+            url = urlparse(self.path)
+            if method == "GET" and url.path in STATIC:  # the page and its script hold no data: the API does
+                name, kind = STATIC[url.path]
+                self._send(200, resources.files(__package__).joinpath("static", name).read_bytes(), kind)
+                return
+            if not self._authorised(url):
+                self._json(403, {"error": "this page needs the address grade review printed (with its token)"})
+                return
+            body = {}
+            if method == "POST":
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > MAX_BODY:
+                    self._json(413, {"error": "request too large"})
+                    return
+                try:
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                except ValueError:
+                    self._json(400, {"error": "the request is not JSON"})
+                    return
+            try:
+                self._json(200, app.api(method, url.path, body))
+            except LookupError as exc:
+                self._json(404, {"error": f"not found: {exc}"})
+            except (ReviewError, ValueError, TypeError) as exc:
+                self._json(400, {"error": str(exc)})
+
+        def do_GET(self):  # noqa: N802 - http.server's names
+            self._handle("GET")
+
+        def do_POST(self):  # noqa: N802
+            self._handle("POST")
+
+    return ThreadingHTTPServer(("127.0.0.1", port), Handler)
+
+
+def serve_in_thread(app: App, port: int = 0) -> tuple[ThreadingHTTPServer, str]:
+    """For tests and tools: the running server and its address with the token."""
+    server = make_server(app, port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/?token={app.token}"

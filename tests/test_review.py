@@ -1,0 +1,192 @@
+"""`grade review`: answer groups, a rubric of reusable comments whose edits re-mark every student they
+were applied to, marks that reach the reports, the database and the gradebook and survive a regrade, two
+TAs at once, and the app itself in headless Chromium (keyboard grading of a group, a hostile answer left
+inert, resuming after a restart)."""
+import csv
+import io
+import json
+import shutil
+import subprocess
+import threading
+import urllib.error
+import urllib.request
+import zipfile
+
+import pytest
+
+from grader.review.decisions import Review, ReviewError
+from grader.review.groups import group_answers, normalise
+from grader.review.server import App, serve_in_thread
+from helpers import GRADE, REPO
+
+CORRECT = (REPO / "rubrics" / "hw5" / "examples" / "answers_correct.md").read_text(encoding="utf-8")
+HOSTILE = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
+REASONS = {  # q1.a.reason as a class writes it: repeats, a near-duplicate, Persian, a hostile one
+    "HW5_Sara_Ahmadi_401234567.zip": "Both take a sequence and give one label.",
+    "HW5_Ali_Rezaei_401234568.zip": "Both take a sequence and give one label.",
+    "HW5_Maryam_Hosseini_401234569.zip": "both take a sequence and give one label",
+    "HW5_Reza_Karimi_401234570.zip": "Both take a sequence and give a single label!",
+    "HW5_Mina_Sadeghi_401234571.zip": "هر دو یک دنباله می‌گیرند و یک برچسب می‌دهند",
+    "HW5_Eve_Mallory_401234572.zip": HOSTILE,
+}
+
+
+def answers(reason: str) -> str:
+    return CORRECT.replace("Both take a sequence and give one label.", reason)
+
+
+@pytest.fixture
+def results(tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for name, reason in REASONS.items():
+        with zipfile.ZipFile(folder / name, "w") as archive:
+            archive.writestr("answers.md", answers(reason))
+    out = tmp_path / "results"
+    done = subprocess.run([*GRADE, "batch", str(folder), "--rubric", "hw5", "--out", str(out), "--quiet"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def gradebook(results):
+    return {r["student_key"]: r for r in csv.DictReader(io.StringIO((results / "gradebook.csv").read_text("utf-8-sig")))}
+
+
+def test_answers_that_say_the_same_thing_are_one_group():
+    groups = group_answers({"a": "Both take a sequence.", "b": "both  take a sequence", "c": "Both take a sequence!",
+                            "d": "Something else entirely", "e": "", "f": "هر دو يك دنباله"})
+    assert groups[0] == ["a", "b", "c"] and ["d"] in groups and ["e"] in groups
+    assert normalise("هر دو يك ۲") == normalise("هر دو یک 2")  # Arabic forms and digits read as Persian ones
+
+
+def test_a_group_graded_once_and_a_comment_edited_reach_every_student(results):
+    review = Review(results)
+    view = review.item_view("q1.a.reason")
+    biggest = view["groups"][0]
+    assert len(biggest) == 4 and {s["answer"] for s in biggest} >= {"Both take a sequence and give one label."}
+    good = review.add_comment("q1.a.reason", "clear: one output for the whole sequence", 1.0, "tara")
+    review.mark("q1.a.reason", [s["key"] for s in biggest], [good.id], grader="tara")
+    rows = gradebook(results)
+    assert all(rows[s["key"]]["q1.a.reason"] == "1" for s in biggest)
+    assert rows["401234571"]["q1.a.reason"] == "pending"
+    report = json.loads((results / "reports" / f"{biggest[0]['key']}.json").read_text())
+    assert report["items"][1]["feedback"] == "clear: one output for the whole sequence"
+    # the rubric entry is worth half after all: everyone it was applied to changes at once
+    remarked = review.edit_comment("q1.a.reason", good.id, "clear, but no example", 0.5, "omid")
+    assert sorted(remarked) == sorted(s["key"] for s in biggest)
+    assert all(gradebook(results)[key]["q1.a.reason"] == "0.5" for key in remarked)
+    assert any("edited" in what and who == "omid" for _, _, what, who, _ in review.history())
+    with pytest.raises(ReviewError, match="needs a reason"):
+        review.mark("q2.a", ["401234567"], [], adjustment=1, grader="tara")
+    review.close()
+
+
+def test_a_regrade_of_the_automatic_items_keeps_every_review_mark(results, tmp_path):
+    review = Review(results)
+    note = review.add_comment("q3.b", "right: argmax has no gradient", 8, "tara")
+    review.mark("q3.b", ["401234567"], [note.id], adjustment=1, grader="tara")
+    review.close()
+    shutil.copy(REPO / "rubrics" / "hw5" / "rubric.toml", tmp_path / "rubric.toml")
+    changed = (tmp_path / "rubric.toml").read_text().replace('id = "hw5"', 'id = "hw5"', 1)
+    (tmp_path / "rubric.toml").write_text(changed)
+    done = subprocess.run([*GRADE, "batch", str(tmp_path / "class"), "--rubric", "hw5", "--out", str(results), "--quiet"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert gradebook(results)["401234567"]["q3.b"] == "9"
+
+
+def test_two_tas_on_different_items_of_the_same_students_lose_nothing(results):
+    first, second = Review(results), Review(results)
+    one = first.add_comment("q1.a.reason", "ok", 1, "tara")
+    two = second.add_comment("q1.b.reason", "ok", 1, "omid")
+    keys = sorted(gradebook(results))
+    errors = []
+
+    def grade(item, comment):  # each TA's app has its own connection, as two processes would
+        review = Review(results)
+        try:
+            for key in keys:
+                review.mark(item, [key], [comment.id], grader="x")
+        except Exception as exc:  # noqa: BLE001 - the assertion below names it
+            errors.append(exc)
+        finally:
+            review.close()
+
+    threads = [threading.Thread(target=grade, args=("q1.a.reason", one)),
+               threading.Thread(target=grade, args=("q1.b.reason", two))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    rows = gradebook(results)
+    assert all(rows[key]["q1.a.reason"] == "1" and rows[key]["q1.b.reason"] == "1" for key in keys)
+    for key in keys:
+        report = json.loads((results / "reports" / f"{key}.json").read_text())
+        items = {i["id"]: i for i in report["items"]}
+        assert items["q1.a.reason"]["score"] == items["q1.b.reason"]["score"] == 1
+    first.close()
+    second.close()
+
+
+def test_the_app_serves_nothing_without_its_token(results):
+    app = App(results, None, "tara")
+    server, address = serve_in_thread(app)
+    try:
+        base = address.split("?")[0]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + "api/items")
+        assert refused.value.code == 403
+        with urllib.request.urlopen(urllib.request.Request(base + "api/items", headers={"X-Review-Token": app.token})) as ok:
+            items = json.loads(ok.read())["items"]
+        assert {"q1.a.reason", "q3.b"} <= {i["id"] for i in items}
+        assert server.server_address[0] == "127.0.0.1"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def test_grading_a_group_by_keyboard_in_the_browser_with_a_hostile_answer_inert(results, browser):
+    review = Review(results)
+    review.add_comment("q1.a.reason", "clear", 1, "tara")
+    review.add_comment("q1.a.reason", "vague", 0.5, "tara")
+    review.close()
+    server, address = serve_in_thread(App(results, None, "tara"))
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(address)
+        page.click("li[data-item='q1.a.reason']")
+        page.wait_for_selector(".group.current")
+        assert page.locator(".group").count() == 3  # four alike, the Persian answer, the hostile one
+        page.keyboard.press("1")
+        page.keyboard.press("Enter")  # the whole group of four, once
+        page.wait_for_selector("#status:has-text('graded 4')")  # (the page's policy forbids eval-based waits)
+        assert sum(row["q1.a.reason"] == "1" for row in gradebook(results).values()) == 4
+        hostile = page.locator(".answer", has_text="onerror")
+        assert hostile.count() == 1 and hostile.locator("img, script").count() == 0
+        assert page.title() == "dlgrade review"  # neither the img's handler nor the script ran
+        page.screenshot(path=str(results / "review.png"))
+        page.close()
+    finally:
+        server.shutdown()
+    # a restart picks up where the TA stopped: the four graded answers are no longer left
+    server, address = serve_in_thread(App(results, None, "tara"))
+    try:
+        page = browser.new_page()
+        page.goto(address)
+        left = page.locator("li[data-item='q1.a.reason'] .left").text_content()
+        assert left == "2 left"
+    finally:
+        server.shutdown()
