@@ -70,12 +70,16 @@ def test_a_group_graded_once_and_a_comment_edited_reach_every_student(results):
     rows = gradebook(results)
     assert all(rows[s["key"]]["q1.a.reason"] == "1" for s in biggest)
     assert rows["401234571"]["q1.a.reason"] == "pending"
+    subprocess.run([*GRADE, "gradebook", str(results), "--export", "canvas"], check=True, capture_output=True)
     report = json.loads((results / "reports" / f"{biggest[0]['key']}.json").read_text())
     assert report["items"][1]["feedback"] == "clear: one output for the whole sequence"
     # the rubric entry is worth half after all: everyone it was applied to changes at once
     remarked = review.edit_comment("q1.a.reason", good.id, "clear, but no example", 0.5, "omid")
     assert sorted(remarked) == sorted(s["key"] for s in biggest)
     assert all(gradebook(results)[key]["q1.a.reason"] == "0.5" for key in remarked)
+    canvas = (results / "canvas-hw5.csv").stat().st_mtime_ns  # the export the TA made follows every mark
+    review.mark("q1.a.reason", ["401234571"], [good.id], grader="omid")
+    assert (results / "canvas-hw5.csv").stat().st_mtime_ns > canvas
     assert any("edited" in what and who == "omid" for _, _, what, who, _ in review.history())
     with pytest.raises(ReviewError, match="needs a reason"):
         review.mark("q2.a", ["401234567"], [], adjustment=1, grader="tara")
@@ -190,3 +194,33 @@ def test_grading_a_group_by_keyboard_in_the_browser_with_a_hostile_answer_inert(
         assert left == "2 left"
     finally:
         server.shutdown()
+
+
+def test_two_sessions_in_two_browsers_grade_different_items_at_once(results, browser):
+    for item in ("q1.a.reason", "q1.b.reason"):
+        review = Review(results)
+        review.add_comment(item, "fine", 1, "tara")
+        review.close()
+    servers = [serve_in_thread(App(results, None, name)) for name in ("tara", "omid")]
+    try:
+        pages = []
+        for (_, address), item in zip(servers, ("q1.a.reason", "q1.b.reason")):
+            page = browser.new_page()
+            page.goto(address)
+            page.click(f"li[data-item='{item}']")
+            page.wait_for_selector(".group.current")
+            pages.append(page)
+        for page in pages:  # each TA grades their item's largest group, interleaved
+            page.keyboard.press("1")
+        for page in pages:
+            page.keyboard.press("Enter")
+        for page in pages:
+            page.wait_for_selector("#status:has-text('graded')")
+    finally:
+        for server, _ in servers:
+            server.shutdown()
+    rows = gradebook(results)
+    assert sum(row["q1.a.reason"] == "1" for row in rows.values()) == 4
+    assert sum(row["q1.b.reason"] == "1" for row in rows.values()) >= 1
+    history = Review(results).history()
+    assert {who for _, _, what, who, _ in history if what.startswith("marked")} == {"tara", "omid"}

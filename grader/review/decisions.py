@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..batch import records
+from ..batch.exports import PLATFORMS
 from ..batch.gradebook import Gradebook
 from ..batch.run import report_name
 from ..report import json_format, manual
@@ -221,4 +222,6 @@ class Review:
         self.book.update_report(self.rubric_id, student_key, report, f"review by {grader}", inside_transaction=True)
 
     def _write_gradebook(self) -> None:
-        records.write_tables(self.results, self.book, self.rubric_id)
+        """gradebook.csv, and each platform export the TA has written before, at once."""
+        platforms = tuple(p for p in PLATFORMS if (self.results / f"{p}-{self.rubric_id}.csv").is_file())
+        records.write_tables(self.results, self.book, self.rubric_id, platforms)

@@ -76,6 +76,7 @@ function render() {
       if (!graded) left += 1;
       const line = el("div", (student.name || student.key) + ": ");
       line.append(el("span", graded ? student.score + " / " + view.item.points : "pending", graded ? "score graded" : "score pending"));
+      if (student.automatic && student.feedback) line.append(el("span", " — " + student.feedback, "auto-feedback"));
       who.append(line);
     }
     box.append(who);
