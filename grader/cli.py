@@ -634,13 +634,14 @@ def manual_command(report_path: Path, assignments: tuple[str, ...], comment: str
 @click.option("--grader", "grader_name", default=lambda: os.environ.get("USER") or "TA", show_default="$USER",
               help="Who is grading: every mark and comment records it.")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="The port on 127.0.0.1 (default: any free one).")
-def review_command(results: Path, rubric_id: str | None, grader_name: str, port: int) -> None:
+@click.option("--lang", "language", type=click.Choice(LANGUAGES), default="en", help="Language of the app's own words.")
+def review_command(results: Path, rubric_id: str | None, grader_name: str, port: int, language: str) -> None:
     """Grade the manual items of a batch question by question, in answer groups, in a local web app."""
     from .review.decisions import ReviewError
     from .review.server import App, make_server
 
     try:
-        app = App(results, rubric_id, grader_name)
+        app = App(results, rubric_id, grader_name, language)
     except ReviewError as exc:
         raise click.exceptions.Exit(_fail(str(exc)))
     server = make_server(app, port)

@@ -224,3 +224,19 @@ def test_two_sessions_in_two_browsers_grade_different_items_at_once(results, bro
     assert sum(row["q1.b.reason"] == "1" for row in rows.values()) >= 1
     history = Review(results).history()
     assert {who for _, _, what, who, _ in history if what.startswith("marked")} == {"tara", "omid"}
+
+
+@pytest.mark.parametrize("language", ["en", "fa"])
+def test_the_app_in_english_and_persian(results, browser, language):
+    server, address = serve_in_thread(App(results, None, "tara", language))
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(address)
+        page.click("li[data-item='q1.a.reason']")
+        page.wait_for_selector(".group.current")
+        direction = page.locator("html").get_attribute("dir")
+        heading = page.locator("#items-heading").text_content()
+        assert (direction, heading) == (("rtl", "پرسش‌ها") if language == "fa" else ("ltr", "Items"))
+        page.screenshot(path=str(results / f"review-{language}.png"))
+    finally:
+        server.shutdown()

@@ -25,12 +25,25 @@ STATIC = {"/": ("app.html", "text/html; charset=utf-8"), "/app.js": ("app.js", "
 POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
           "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 MAX_BODY = 64 * 1024
+# the page's own words; student text is never among them
+LABELS = {
+    "en": {"items": "Items", "pick": "Pick an item", "comments": "Rubric comments", "groups": "Answer groups",
+           "add": "Add", "comment": "comment", "points": "points", "left": "left", "auto": "auto",
+           "students": "students", "student": "student", "pending": "pending", "no_answer": "(no written answer)",
+           "grading_as": "grading as", "graded": "graded", "answers_left": "answers left",
+           "keys": "Keys: j/k next/previous group · 1–9 toggle a comment · Enter grade the group · n new comment"},
+    "fa": {"items": "پرسش‌ها", "pick": "یک پرسش را برگزینید", "comments": "نظرهای روبریک", "groups": "گروه‌های پاسخ",
+           "add": "افزودن", "comment": "نظر", "points": "نمره", "left": "مانده", "auto": "خودکار",
+           "students": "دانشجو", "student": "دانشجو", "pending": "در انتظار", "no_answer": "(پاسخ نوشتاری ندارد)",
+           "grading_as": "تصحیح‌کننده:", "graded": "تصحیح شد:", "answers_left": "پاسخ مانده",
+           "keys": "کلیدها: j/k گروه بعد/قبل · ۱ تا ۹ روشن و خاموش کردن نظر · Enter تصحیح گروه · n نظر تازه"},
+}
 
 
 class App:
-    def __init__(self, results: Path, rubric_id: str | None, grader: str):
+    def __init__(self, results: Path, rubric_id: str | None, grader: str, language: str = "en"):
         Review(results, rubric_id).close()  # refuse a folder that is no batch's, before serving anything
-        self.results, self.rubric_id, self.grader = results, rubric_id, grader
+        self.results, self.rubric_id, self.grader, self.language = results, rubric_id, grader, language
         self.token = secrets.token_urlsafe(18)
 
     def review(self) -> Review:
@@ -40,7 +53,8 @@ class App:
         review = self.review()
         try:
             if method == "GET" and path == "/api/items":
-                return {"rubric": review.rubric_id, "grader": self.grader, "items": review.items()}
+                return {"rubric": review.rubric_id, "grader": self.grader, "items": review.items(),
+                        "labels": LABELS[self.language], "rtl": self.language == "fa", "language": self.language}
             if method == "GET" and path.startswith("/api/item/"):
                 return review.item_view(unquote(path[len("/api/item/"):]))
             if method == "POST" and path == "/api/comment":

@@ -1,7 +1,7 @@
 // The review page: every string that came from a student or a TA is set with textContent, never as HTML.
 "use strict";
 const token = new URLSearchParams(location.search).get("token") || "";
-const state = {items: [], item: null, view: null, current: 0, chosen: new Set()};
+const state = {items: [], item: null, view: null, current: 0, chosen: new Set(), words: {}};
 
 function el(tag, text, cls) {
   const node = document.createElement(tag);
@@ -23,14 +23,22 @@ function say(text) { document.getElementById("status").textContent = text; }
 async function loadItems() {
   const data = await api("GET", "/api/items");
   state.items = data.items;
+  const words = state.words = data.labels;
+  document.documentElement.lang = data.language;
+  document.documentElement.dir = data.rtl ? "rtl" : "ltr";
+  for (const [id, key] of [["items-heading", "items"], ["comments-heading", "comments"], ["groups-heading", "groups"],
+                           ["add", "add"], ["keys", "keys"]]) document.getElementById(id).textContent = words[key];
+  if (!state.item) document.getElementById("item-title").textContent = words.pick;
+  document.getElementById("comment-text").placeholder = words.comment;
+  document.getElementById("comment-points").placeholder = words.points;
   document.getElementById("rubric").textContent = data.rubric;
-  document.getElementById("who").textContent = "grading as " + data.grader;
+  document.getElementById("who").textContent = words.grading_as + " " + data.grader;
   const list = document.getElementById("items");
   list.replaceChildren();
   for (const item of data.items) {
     const li = el("li", item.id + " — " + item.title);
     li.dataset.item = item.id;
-    li.append(el("span", item.kind === "manual" ? item.remaining + " left" : "auto", "left"));
+    li.append(el("span", item.kind === "manual" ? item.remaining + " " + words.left : words.auto, "left"));
     if (item.id === state.item) li.className = "current";
     li.addEventListener("click", () => openItem(item.id));
     list.append(li);
@@ -50,7 +58,7 @@ function currentGroup() { return state.view && state.view.groups[state.current];
 
 function render() {
   const view = state.view;
-  document.getElementById("item-title").textContent = view.item.id + " — " + view.item.title + " (" + view.item.points + " points)";
+  document.getElementById("item-title").textContent = view.item.id + " — " + view.item.title + " (" + view.item.points + " " + state.words.points + ")";
   const comments = document.getElementById("comments");
   comments.replaceChildren();
   view.comments.forEach((comment, index) => {
@@ -66,8 +74,9 @@ function render() {
   view.groups.forEach((group, index) => {
     const box = el("div", null, "group" + (index === state.current ? " current" : ""));
     box.dataset.group = index;
-    box.append(el("div", group.length + (group.length === 1 ? " student" : " students"), "students"));
-    box.append(el("div", group[0].answer || "(no written answer)", "answer"));
+    const words = state.words;
+    box.append(el("div", group.length + " " + (group.length === 1 ? words.student : words.students), "students"));
+    box.append(el("div", group[0].answer || words.no_answer, "answer"));
     const variants = [...new Set(group.map(s => s.answer))].filter(text => text !== group[0].answer);
     for (const text of variants) box.append(el("div", text, "answer variant"));  // near-duplicates, as written
     const who = el("div", null, "students");
@@ -75,7 +84,7 @@ function render() {
       const graded = student.status !== "manual";
       if (!graded) left += 1;
       const line = el("div", (student.name || student.key) + ": ");
-      line.append(el("span", graded ? student.score + " / " + view.item.points : "pending", graded ? "score graded" : "score pending"));
+      line.append(el("span", graded ? student.score + " / " + view.item.points : state.words.pending, graded ? "score graded" : "score pending"));
       if (student.automatic && student.feedback) line.append(el("span", " — " + student.feedback, "auto-feedback"));
       who.append(line);
     }
@@ -83,14 +92,14 @@ function render() {
     box.addEventListener("click", () => { state.current = index; state.chosen = new Set(group[0].comment_ids); render(); });
     groups.append(box);
   });
-  document.getElementById("progress").textContent = "(" + left + " answers left)";
+  document.getElementById("progress").textContent = "(" + left + " " + state.words.answers_left + ")";
 }
 
 async function gradeGroup() {
   const group = currentGroup();
   if (!group) return;
   await api("POST", "/api/mark", {item: state.item, students: group.map(s => s.key), comments: [...state.chosen]});
-  say("graded " + group.length + " answer(s)");
+  say(state.words.graded + " " + group.length);
   state.current = Math.min(state.current + 1, state.view.groups.length - 1);
   await openItem(state.item);
 }
