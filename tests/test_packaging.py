@@ -22,9 +22,15 @@ def build(project, folder):
 
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory):
+    """Built from a copy of the sources: a build folder left in a checkout must not leak into the wheel."""
+    import shutil
+
+    source = tmp_path_factory.mktemp("source") / "dlgrade"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns("build", "dist", "*.egg-info", ".git", "__pycache__",
+                                                                "tests", "submissions_example"))
     folder = tmp_path_factory.mktemp("wheels")
-    build(REPO, folder)
-    build(REPO / "courses", folder)
+    build(source, folder)
+    build(source / "courses", folder)
     (engine,) = folder.glob("dlgrade-*.whl")
     (courses,) = folder.glob("dlgrade_courses-*.whl")
     return engine, courses
