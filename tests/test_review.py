@@ -20,6 +20,8 @@ from grader.review.server import App, serve_in_thread
 from helpers import GRADE, REPO
 
 CORRECT = (REPO / "rubrics" / "hw5" / "examples" / "answers_correct.md").read_text(encoding="utf-8")
+ONE_PIXEL = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5E"
+             "rkJggg==")
 HOSTILE = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
 REASONS = {  # q1.a.reason as a class writes it: repeats, a near-duplicate, Persian, a hostile one
     "HW5_Sara_Ahmadi_401234567.zip": "Both take a sequence and give one label.",
@@ -238,5 +240,49 @@ def test_the_app_in_english_and_persian(results, browser, language):
         heading = page.locator("#items-heading").text_content()
         assert (direction, heading) == (("rtl", "پرسش‌ها") if language == "fa" else ("ltr", "Items"))
         page.screenshot(path=str(results / f"review-{language}.png"))
+    finally:
+        server.shutdown()
+
+
+def test_a_manual_item_tied_to_a_notebook_shows_the_students_notebook_inert(tmp_path, browser):
+    """hw4's Q5 experiments are read in the student's notebook: the batch writes it as an inert page beside
+    the results (code highlighted, text and images kept, no HTML or script output), and the app links it."""
+    solution = REPO / "rubrics" / "hw4-practical" / "solution"
+    notebook = json.loads((solution / "Q5_ViT.ipynb").read_text(encoding="utf-8"))
+    notebook["cells"].append({"cell_type": "code", "metadata": {}, "execution_count": 1,
+                              "source": ["plt.plot(losses)"], "outputs": [
+                                  {"output_type": "display_data", "metadata": {},
+                                   "data": {"image/png": ONE_PIXEL,
+                                            "text/html": ["<script>document.title='pwned'</script>"]}},
+                                  {"output_type": "stream", "name": "stdout", "text": ["final loss 0.12\n"]}]})
+    folder = tmp_path / "class"
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "HW4_Sara_Ahmadi_401234567.zip", "w") as archive:
+        archive.writestr("Q5_ViT.ipynb", json.dumps(notebook))
+    results = tmp_path / "results"
+    done = subprocess.run([*GRADE, "batch", str(folder), "--rubric", "hw4-practical", "--out", str(results), "--quiet"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    page = (results / "evidence" / "401234567" / "vit.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in page and "final loss 0.12" in page and "<script" not in page
+    review = Review(results)
+    student = review.item_view("q5.experiments")["groups"][0][0]
+    assert student["evidence"] == "/evidence/401234567/vit.html"
+    with pytest.raises(LookupError):
+        review.evidence_file("/evidence/../gradebook.sqlite")
+    review.close()
+    server, address = serve_in_thread(App(results, None, "tara"))
+    try:
+        tab = browser.new_page()
+        tab.goto(address)
+        tab.click("li[data-item='q5.experiments']")
+        link = tab.locator("a", has_text="notebook")
+        link.wait_for()
+        with tab.context.expect_page() as opened:
+            link.click()
+        shown = opened.value
+        shown.wait_for_load_state()
+        assert shown.locator("img").count() >= 1 and shown.locator("script").count() == 0
+        assert "final loss 0.12" in shown.content()
     finally:
         server.shutdown()

@@ -392,6 +392,10 @@ class Batch:
             late_row = (policy.budget, deadline, charge.days_late, charge.free_days_used)
         json_format.write_atomic(report_path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         book.record(self.rubric.id, entry, key, raw, report, reason, late_row)
+        if any(item.kind == "manual" and item.notebook for item in self.rubric.items):
+            from ..review import evidence  # the notebook a TA reads for its manual items, for grade review
+
+            evidence.write(entry.path, self.rubric, self.results / "evidence" / report_name(entry.student_key))
 
 
 def _as_this_entry(report: dict, entry: Entry, rubric: Rubric) -> None:

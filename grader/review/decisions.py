@@ -17,6 +17,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 from ..batch import records
 from ..batch.exports import PLATFORMS
@@ -109,7 +110,8 @@ class Review:
                             "answer": answers[key], "status": item["status"], "score": item["score"],
                             "feedback": item["feedback"], "automatic": item["kind"] != "manual",
                             "comment_ids": json.loads(mark[1]) if mark else [], "adjustment": mark[2] if mark else 0.0,
-                            "reason": mark[3] if mark else "", "graded_by": mark[4] if mark else None}
+                            "reason": mark[3] if mark else "", "graded_by": mark[4] if mark else None,
+                            "evidence": self._evidence(key, item.get("notebook"))}
         first = next(iter(reports.values()))
         item = next(i for i in first["items"] if i["id"] == item_id)
         return {"item": {"id": item_id, "title": item["title"], "kind": item["kind"], "points": item["points"]},
@@ -120,6 +122,21 @@ class Review:
         return self.book.connection.execute(
             "SELECT item_id, student_key, what, grader, at FROM review_history WHERE rubric_id = ? "
             "AND (? IS NULL OR student_key = ?) ORDER BY rowid", (self.rubric_id, student_key, student_key)).fetchall()
+
+    def _evidence(self, student_key: str, notebook: str | None) -> str | None:
+        """The address of the student's notebook page (``evidence.py``) for an item tied to a notebook."""
+        if not notebook:
+            return None
+        path = self.results / "evidence" / report_name(student_key) / f"{notebook}.html"
+        return f"/evidence/{quote(report_name(student_key))}/{quote(notebook)}.html" if path.is_file() else None
+
+    def evidence_file(self, address: str) -> Path:
+        """The file behind an evidence address, never outside ``results/evidence``."""
+        root = (self.results / "evidence").resolve()
+        path = (self.results / address.lstrip("/")).resolve()
+        if root not in path.parents or path.suffix != ".html" or not path.is_file():
+            raise LookupError(address)
+        return path
 
     # --- writing ---------------------------------------------------------------------------------------
 

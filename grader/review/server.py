@@ -24,6 +24,8 @@ STATIC = {"/": ("app.html", "text/html; charset=utf-8"), "/app.js": ("app.js", "
           "/app.css": ("app.css", "text/css; charset=utf-8")}
 POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
           "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+# a student's notebook page: inline styles (pygments) and inlined images, never a script
+EVIDENCE_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 MAX_BODY = 64 * 1024
 # the page's own words; student text is never among them
 LABELS = {
@@ -31,12 +33,14 @@ LABELS = {
            "add": "Add", "comment": "comment", "points": "points", "left": "left", "auto": "auto",
            "students": "students", "student": "student", "pending": "pending", "no_answer": "(no written answer)",
            "grading_as": "grading as", "graded": "graded", "answers_left": "answers left",
-           "keys": "Keys: j/k next/previous group · 1–9 toggle a comment · Enter grade the group · n new comment"},
+           "keys": "Keys: j/k next/previous group · 1–9 toggle a comment · Enter grade the group · n new comment",
+           "notebook": "notebook"},
     "fa": {"items": "پرسش‌ها", "pick": "یک پرسش را برگزینید", "comments": "نظرهای روبریک", "groups": "گروه‌های پاسخ",
            "add": "افزودن", "comment": "نظر", "points": "نمره", "left": "مانده", "auto": "خودکار",
            "students": "دانشجو", "student": "دانشجو", "pending": "در انتظار", "no_answer": "(پاسخ نوشتاری ندارد)",
            "grading_as": "تصحیح‌کننده:", "graded": "تصحیح شد:", "answers_left": "پاسخ مانده",
-           "keys": "کلیدها: j/k گروه بعد/قبل · ۱ تا ۹ روشن و خاموش کردن نظر · Enter تصحیح گروه · n نظر تازه"},
+           "keys": "کلیدها: j/k گروه بعد/قبل · ۱ تا ۹ روشن و خاموش کردن نظر · Enter تصحیح گروه · n نظر تازه",
+           "notebook": "نوت‌بوک"},
 }
 
 
@@ -78,11 +82,11 @@ def make_server(app: App, port: int = 0) -> ThreadingHTTPServer:
         def log_message(self, *args):  # the TA's terminal shows the address, not every request
             pass
 
-        def _send(self, status: int, body: bytes, kind: str) -> None:
+        def _send(self, status: int, body: bytes, kind: str, policy: str = POLICY) -> None:
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
-            self.send_header("Content-Security-Policy", POLICY)
+            self.send_header("Content-Security-Policy", policy)
             self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("Referrer-Policy", "no-referrer")
             self.send_header("Cache-Control", "no-store")
@@ -104,6 +108,17 @@ def make_server(app: App, port: int = 0) -> ThreadingHTTPServer:
                 return
             if not self._authorised(url):
                 self._json(403, {"error": "this page needs the address grade review printed (with its token)"})
+                return
+            if method == "GET" and url.path.startswith("/evidence/"):
+                review = app.review()
+                try:
+                    page = review.evidence_file(unquote(url.path)).read_bytes()
+                except LookupError:
+                    self._json(404, {"error": "no such notebook page"})
+                    return
+                finally:
+                    review.close()
+                self._send(200, page, "text/html; charset=utf-8", EVIDENCE_POLICY)
                 return
             body = {}
             if method == "POST":

@@ -86,6 +86,13 @@ function render() {
       const line = el("div", (student.name || student.key) + ": ");
       line.append(el("span", graded ? student.score + " / " + view.item.points : state.words.pending, graded ? "score graded" : "score pending"));
       if (student.automatic && student.feedback) line.append(el("span", " — " + student.feedback, "auto-feedback"));
+      if (student.evidence) {  // the student's notebook, as the batch wrote it: outputs and plots, inert
+        const link = el("a", " " + state.words.notebook);
+        link.href = student.evidence + "?token=" + encodeURIComponent(token);
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        line.append(link);
+      }
       who.append(line);
     }
     box.append(who);
