@@ -286,3 +286,22 @@ def test_a_manual_item_tied_to_a_notebook_shows_the_students_notebook_inert(tmp_
         assert "final loss 0.12" in shown.content()
     finally:
         server.shutdown()
+
+
+def test_an_automatic_items_answers_are_grouped_by_the_engines_verdict(tmp_path):
+    """Equivalent expressions written differently are one group (the theory engine decided them equal)."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    forms = {"HW5_A_One_401230001.zip": "y_hat_t - y_t", "HW5_B_Two_401230002.zip": "\\hat{y}_t - y_t",
+             "HW5_C_Three_401230003.zip": "-(y_t - \\hat y_t)", "HW5_D_Four_401230004.zip": "y_t - y_hat_t"}
+    for name, form in forms.items():
+        with zipfile.ZipFile(folder / name, "w") as archive:
+            archive.writestr("answers.md", f"## q2.a\n{form}\n")
+    results = tmp_path / "results"
+    done = subprocess.run([*GRADE, "batch", str(folder), "--rubric", "hw5", "--out", str(results), "--quiet"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    review = Review(results)
+    groups = [[s["key"] for s in group] for group in review.item_view("q2.a")["groups"]]
+    review.close()
+    assert groups == [["401230001", "401230002", "401230003"], ["401230004"]]

@@ -114,9 +114,14 @@ class Review:
                             "evidence": self._evidence(key, item.get("notebook"))}
         first = next(iter(reports.values()))
         item = next(i for i in first["items"] if i["id"] == item_id)
+        if item["kind"] == "manual":
+            groups = group_answers(answers)
+        else:  # the engine already decided: equivalent expressions or one convention's number share a verdict
+            groups = group_answers({key: f"{e['status']} {e['score']:g} {e['feedback']}" for key, e in entries.items()},
+                                   near=False)
         return {"item": {"id": item_id, "title": item["title"], "kind": item["kind"], "points": item["points"]},
                 "comments": [comment.__dict__ for comment in self.comments(item_id)],
-                "groups": [[entries[key] for key in group] for group in group_answers(answers)]}
+                "groups": [[entries[key] for key in group] for group in groups]}
 
     def history(self, student_key: str | None = None) -> list[tuple]:
         return self.book.connection.execute(

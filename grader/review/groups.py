@@ -2,7 +2,9 @@
 
 Two answers are in one group when they are the same text after normalisation (case, spacing, Persian and
 Arabic digits and letters, punctuation), or when they are near-duplicates: difflib's ratio of the
-normalised texts at least ``NEAR``.  Groups come largest first."""
+normalised texts at least ``NEAR``.  Groups come largest first.  The answers to an automatic item are
+grouped by the engine's verdict instead (``decisions``): equivalent expressions, or numbers read under the
+same convention, share it."""
 from __future__ import annotations
 
 import difflib
@@ -20,8 +22,9 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def group_answers(answers: dict[str, str]) -> list[list[str]]:
-    """Student keys grouped by what they answered; an empty answer is a group of its own."""
+def group_answers(answers: dict[str, str], near: bool = True) -> list[list[str]]:
+    """Student keys grouped by what they answered (``near``: near-duplicates too); an empty answer is a
+    group of its own."""
     exact: dict[str, list[str]] = {}
     for key in sorted(answers):
         exact.setdefault(normalise(answers[key]), []).append(key)
@@ -29,7 +32,7 @@ def group_answers(answers: dict[str, str]) -> list[list[str]]:
     groups: list[tuple[str, list[str]]] = []
     for text in texts:
         home = None
-        if text:
+        if text and near:
             for leader, members in groups:
                 if leader and abs(len(leader) - len(text)) <= (1 - NEAR) * max(len(leader), len(text)) + 1 and \
                         difflib.SequenceMatcher(None, leader, text, autojunk=False).ratio() >= NEAR:
