@@ -180,6 +180,13 @@ def test_grading_a_group_by_keyboard_in_the_browser_with_a_hostile_answer_inert(
         page.keyboard.press("Enter")  # the whole group of four, once
         page.wait_for_selector("#status:has-text('graded 4')")  # (the page's policy forbids eval-based waits)
         assert sum(row["q1.a.reason"] == "1" for row in gradebook(results).values()) == 4
+        # the rubric entry is worth half after all: edited in the page, the four students change at once
+        page.click("li[data-comment='1'] button.edit")
+        page.fill("li[data-comment] input.points", "0.5")
+        page.click("li[data-comment] button.save")
+        page.wait_for_selector("#status:has-text('re-marked 4')")
+        assert sum(row["q1.a.reason"] == "0.5" for row in gradebook(results).values()) == 4
+        assert page.locator(".group").first.locator(".score.graded").first.text_content() == "0.5 / 1"
         hostile = page.locator(".answer", has_text="onerror")
         assert hostile.count() == 1 and hostile.locator("img, script").count() == 0
         assert page.title() == "dlgrade review"  # neither the img's handler nor the script ran

@@ -34,13 +34,13 @@ LABELS = {
            "students": "students", "student": "student", "pending": "pending", "no_answer": "(no written answer)",
            "grading_as": "grading as", "graded": "graded", "answers_left": "answers left",
            "keys": "Keys: j/k next/previous group · 1–9 toggle a comment · Enter grade the group · n new comment",
-           "notebook": "notebook"},
+           "notebook": "notebook", "edit": "edit", "save": "save", "remarked": "re-marked"},
     "fa": {"items": "پرسش‌ها", "pick": "یک پرسش را برگزینید", "comments": "نظرهای روبریک", "groups": "گروه‌های پاسخ",
            "add": "افزودن", "comment": "نظر", "points": "نمره", "left": "مانده", "auto": "خودکار",
            "students": "دانشجو", "student": "دانشجو", "pending": "در انتظار", "no_answer": "(پاسخ نوشتاری ندارد)",
            "grading_as": "تصحیح‌کننده:", "graded": "تصحیح شد:", "answers_left": "پاسخ مانده",
            "keys": "کلیدها: j/k گروه بعد/قبل · ۱ تا ۹ روشن و خاموش کردن نظر · Enter تصحیح گروه · n نظر تازه",
-           "notebook": "نوت‌بوک"},
+           "notebook": "نوت‌بوک", "edit": "ویرایش", "save": "ذخیره", "remarked": "دوباره نمره‌دهی شد:"},
 }
 
 

@@ -66,6 +66,9 @@ function render() {
     li.dataset.comment = comment.id;
     li.title = "key " + (index + 1);
     if (state.chosen.has(comment.id)) li.className = "on";
+    const edit = el("button", state.words.edit, "edit");
+    edit.addEventListener("click", () => editComment(li, comment));
+    li.append(" ", edit);
     comments.append(li);
   });
   const groups = document.getElementById("groups");
@@ -100,6 +103,22 @@ function render() {
     groups.append(box);
   });
   document.getElementById("progress").textContent = "(" + left + " " + state.words.answers_left + ")";
+}
+
+function editComment(li, comment) {
+  // change a rubric entry: every student it was applied to is marked again
+  const text = el("input"), points = el("input"), save = el("button", state.words.save, "save");
+  text.value = comment.text; text.size = 40;
+  points.type = "number"; points.step = "0.25"; points.value = comment.points; points.className = "points";
+  save.addEventListener("click", async () => {
+    try {
+      const done = await api("POST", "/api/comment/edit", {item: state.item, id: comment.id, text: text.value,
+                                                           points: Number(points.value)});
+      say(state.words.remarked + " " + done.remarked.length);
+      await openItem(state.item);
+    } catch (error) { say(error.message); }
+  });
+  li.replaceChildren(text, points, save);
 }
 
 async function gradeGroup() {
