@@ -1,0 +1,118 @@
+"""Where one submission's time goes in a warm batch: a profile, to decide from rather than guess.
+
+Grades a class of K correct hw3 P1 submissions (unique bytes, so none comes from the cache) with
+``grade batch``'s own code, one job, warm kernels forked from the zygote, in this process, with a timer
+around each phase of a submission's life (the bench wraps the grader's own functions; the grader is not
+changed for it).  Phases nest: the indented rows are part of the row above them.  Figures are per
+submission (the mean over the class after the first, which warms the zygote and the caches) and the
+share of the amortized wall time per submission.
+
+    python bench/bench_profile.py                 # K = 20
+    python bench/bench_profile.py --size 40 --write bench/RESULTS-profile.md
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import statistics
+import sys
+import tempfile
+import time
+import zipfile
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from grader import grading  # noqa: E402
+from grader.batch import cache, gradebook  # noqa: E402
+from grader.batch.inbox import Entry  # noqa: E402
+from grader.batch.run import Batch  # noqa: E402
+from grader.execution import kernel, runner, zygote  # noqa: E402
+from grader.grading import GradingOptions  # noqa: E402
+from grader.report import json_format  # noqa: E402
+
+# (label, owner, attribute, depth): the phases, in a submission's order
+PHASES = [
+    ("cache key: hash the zip, look it up", Entry, "sha256", 0),
+    ("grade(): one submission", grading, "grade", 0),
+    ("unzip: checks and the copy into the workspace", grading, "open_submission", 1),
+    ("kernel start: fork from the zygote, wall-off, ready", kernel.KernelSession, "start", 1),
+    ("the fork request to the zygote", zygote.Spawner, "spawn", 2),
+    ("cell execution: the student's definitions", runner.NotebookRunner, "_run_units", 1),
+    ("agent install", runner.NotebookRunner, "_install_agent", 1),
+    ("checks: every item", grading, "_run_check", 1),
+    ("request round trips to the kernel", runner.NotebookRunner, "call_many", 2),
+    ("kernel shutdown", kernel.KernelSession, "shutdown", 1),
+    ("re-score and carry manual points", cache, "rescore", 0),
+    ("report files written", json_format, "write_atomic", 0),
+    ("database commit", gradebook.Gradebook, "record", 0),
+]
+
+
+def timing(spent: dict, label: str, function):
+    @functools.wraps(function)
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[label].append(time.perf_counter() - started)
+    return timed
+
+
+def build_class(folder: Path, size: int) -> None:
+    source = REPO / "submissions_example" / "HW3_Sara_Ahmadi_401234567.zip"
+    for index in range(size):
+        with zipfile.ZipFile(source) as original, \
+                zipfile.ZipFile(folder / f"HW3_Student{index:03d}_Test_{402000000 + index}.zip", "w") as copy:
+            for info in original.infolist():
+                copy.writestr(info, original.read(info))
+            copy.writestr("NOTE.txt", f"submission {index}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=20)
+    parser.add_argument("--write", type=Path)
+    args = parser.parse_args()
+    spent: dict[str, list[float]] = defaultdict(list)
+    for label, owner, attribute, _ in PHASES:
+        setattr(owner, attribute, timing(spent, label, getattr(owner, attribute)))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder, results = Path(tmp) / "class", Path(tmp) / "results"
+        folder.mkdir()
+        build_class(folder, args.size)
+        stamps: list[float] = []
+        batch = Batch("hw3", results, GradingOptions(), jobs=1)
+        started = time.perf_counter()
+        summary = batch.run(folder, lambda name, done, total, failed: stamps.append(time.perf_counter()))
+        wall = time.perf_counter() - started
+    assert summary.graded == args.size, summary
+    steady = [b - a for a, b in zip(stamps, stamps[1:])]  # one submission each, once the zygote is warm
+    per_submission = statistics.mean(steady)
+    lines = ["| phase | ms per submission | share |", "| --- | ---: | ---: |"]
+    for label, _, _, depth in PHASES:
+        samples = spent[label]
+        # per submission, leaving out the first submission's samples (the zygote still importing)
+        per = sum(samples[len(samples) // args.size:]) / (args.size - 1) if samples else 0.0
+        lines.append(f"| {'↳ ' * depth}{label} | {per * 1000:.1f} | {100 * per / per_submission:.0f} % |")
+    top = sum(sum(spent[label][len(spent[label]) // args.size:]) / (args.size - 1)
+              for label, _, _, depth in PHASES if depth == 0)
+    lines.append(f"| the rest (the loop, the progress, the gradebook CSV) | {(per_submission - top) * 1000:.1f} | "
+                 f"{100 * (per_submission - top) / per_submission:.0f} % |")
+    lines.append(f"| **one submission, amortized (steady state)** | **{per_submission * 1000:.1f}** | 100 % |")
+    table = "\n".join(lines)
+    print(table)
+    print(f"whole run: {wall:.2f} s for {args.size} submissions, the first one warming the zygote")
+    if args.write:
+        args.write.write_text(
+            f"# Where one submission's time goes (warm batch, 1 job)\n\n`python bench/bench_profile.py --size "
+            f"{args.size}`: {args.size} correct hw3 P1 submissions graded by `grade batch`'s own code with one "
+            "job and warm kernels, a timer around each phase (indented rows are part of the row above). Per "
+            f"submission, after the first. Whole run: {wall:.2f} s.\n\n{table}\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
