@@ -37,7 +37,12 @@ class LateCharge:
     refused: bool
 
     def final(self, score: float) -> float:
-        return 0.0 if self.refused else round(score * max(0.0, 1 - self.penalty_percent / 100), 6)
+        return final_score(score, self.penalty_percent, self.refused)
+
+
+def final_score(score: float, penalty_percent: float, refused: bool) -> float:
+    """The score a late submission keeps: nothing when refused, else less its penalty."""
+    return 0.0 if refused else round(score * max(0.0, 1 - penalty_percent / 100), 6)
 
 
 def parse(table: dict) -> LatePolicy:

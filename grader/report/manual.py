@@ -10,6 +10,8 @@ import csv
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..late import final_score
+
 
 class ManualError(Exception):
     pass
@@ -57,6 +59,5 @@ def retotal(report: dict) -> None:
     late = report.get("late")
     if late and "final" in late:
         score = report["total"]["score"]
-        late["final"] = (0.0 if late.get("refused") else
-                         round(score * max(0.0, 1 - late.get("penalty_percent", 0) / 100), 6) if late.get("assessed", True)
-                         else score)
+        late["final"] = (final_score(score, late.get("penalty_percent", 0), bool(late.get("refused")))
+                         if late.get("assessed", True) else score)
