@@ -14,7 +14,7 @@ import csv
 import io
 
 from ..report.text import spreadsheet_cell
-from .gradebook import status_of
+from .gradebook import final_of, status_of
 
 BOM = "\ufeff"
 PLATFORMS = ("canvas", "moodle")
@@ -45,7 +45,7 @@ def gradebook_rows(item_ids: list[str], keyed_reports: list[tuple[str, dict]]) -
             f"{total['score'] - _manual_score(report):g}", f"{total['manual_pending']:g}", f"{total['max']:g}",
             *((late.get("days_late", 0), late.get("free_days_used", 0), f"{late.get('penalty_percent', 0):g}")
               if late.get("assessed", True) else ("not assessed", "", "")),
-            f"{final_score(report):g}", status_of(report)])
+            f"{final_of(report):g}", status_of(report)])
     return rows
 
 
@@ -61,7 +61,7 @@ def platform_rows(platform: str, title: str, keyed_reports: list[tuple[str, dict
         student, total = report["student"], report["total"]
         pending = total["manual_pending"] > 0 or bool(report.get("error"))
         blank += pending
-        score = "" if pending else f"{final_score(report):g}"
+        score = "" if pending else f"{final_of(report):g}"
         first, last = student.get("first") or "", student.get("last") or ""
         identity = student.get("student_id") or student_key
         note = (f"{total['manual_pending']:g} points wait for a TA" if total["manual_pending"] > 0
@@ -72,10 +72,6 @@ def platform_rows(platform: str, title: str, keyed_reports: list[tuple[str, dict
         else:
             rows.append([spreadsheet_cell(cell) for cell in (identity, first, last)] + [score, spreadsheet_cell(note)])
     return rows, blank
-
-
-def final_score(report: dict) -> float:
-    return report.get("late", {}).get("final", report["total"]["score"])
 
 
 def _item_cell(item: dict | None) -> str:

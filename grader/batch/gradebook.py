@@ -34,6 +34,11 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def final_of(report: dict) -> float:
+    """The score that counts: the late policy's final score where one was charged, else the total."""
+    return report.get("late", {}).get("final", report["total"]["score"])
+
+
 def status_of(report: dict) -> str:
     """A student's row: error, refused (too late), identity to confirm, or graded."""
     if report.get("error"):
@@ -92,9 +97,7 @@ class Gradebook:
     def record(self, rubric_id: str, entry, grade_key: str, raw_report: dict, report: dict, reason: str,
                late_row: tuple | None) -> None:
         """One student's graded submission, in one transaction."""
-        total, late = report["total"], report.get("late", {})
-        final = late.get("final", total["score"])
-        status = status_of(report)
+        total = report["total"]
         with self.connection:
             self.connection.execute("INSERT OR IGNORE INTO cache VALUES (?, ?)", (grade_key, json.dumps(raw_report)))
             student = report["student"]
@@ -107,16 +110,9 @@ class Gradebook:
             self.connection.execute(
                 "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (rubric_id, entry.student_key, entry.name, grade_key, total["score"], total["max"],
-                 total["manual_pending"], final, status, report.get("duration_s", 0.0), _now(), json.dumps(report)))
-            self.connection.execute("DELETE FROM item_results WHERE rubric_id = ? AND student_key = ?",
-                                    (rubric_id, entry.student_key))
-            self.connection.executemany(
-                "INSERT INTO item_results VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(rubric_id, entry.student_key, i["id"], i["kind"], i["points"], i["score"], i["status"])
-                 for i in report["items"]])
-            self.connection.execute("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                    (rubric_id, entry.student_key, entry.name, grade_key, total["score"], final,
-                                     reason, _now()))
+                 total["manual_pending"], final_of(report), status_of(report), report.get("duration_s", 0.0), _now(),
+                 json.dumps(report)))
+            self._items_and_history(rubric_id, entry.student_key, entry.name, grade_key, report, reason)
             if late_row is not None:
                 self.connection.execute("INSERT OR REPLACE INTO late_days VALUES (?, ?, ?, ?, ?, ?)",
                                         (entry.student_key, rubric_id, *late_row))
@@ -139,12 +135,16 @@ class Gradebook:
 
     def _store_report(self, rubric_id: str, student_key: str, grade_key: str, report: dict, reason: str) -> None:
         total = report["total"]
-        final = report.get("late", {}).get("final", total["score"])
         self.connection.execute(
             "UPDATE results SET score = ?, max = ?, manual_pending = ?, final = ?, status = ?, graded_at = ?, "
             "report = ? WHERE rubric_id = ? AND student_key = ?",
-            (total["score"], total["max"], total["manual_pending"], final, status_of(report), _now(),
+            (total["score"], total["max"], total["manual_pending"], final_of(report), status_of(report), _now(),
              json.dumps(report), rubric_id, student_key))
+        self._items_and_history(rubric_id, student_key, report["submission"]["file"], grade_key, report, reason)
+
+    def _items_and_history(self, rubric_id: str, student_key: str, file: str, grade_key: str, report: dict,
+                           reason: str) -> None:
+        """The report's items as rows, and the (re-)grade in the history: for a new grade and for an edit."""
         self.connection.execute("DELETE FROM item_results WHERE rubric_id = ? AND student_key = ?",
                                 (rubric_id, student_key))
         self.connection.executemany(
@@ -152,8 +152,8 @@ class Gradebook:
             [(rubric_id, student_key, i["id"], i["kind"], i["points"], i["score"], i["status"])
              for i in report["items"]])
         self.connection.execute("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                (rubric_id, student_key, report["submission"]["file"], grade_key, total["score"],
-                                 final, reason, _now()))
+                                (rubric_id, student_key, file, grade_key, report["total"]["score"], final_of(report),
+                                 reason, _now()))
 
     # --- reading -------------------------------------------------------------------------------------
 
