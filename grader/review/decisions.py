@@ -12,6 +12,7 @@ once, in one app or in two, never lose each other's work.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -203,19 +204,17 @@ class Review:
                 return item
         raise ReviewError(f"no item '{item_id}' in {self.rubric_id}")
 
+    @contextlib.contextmanager
     def _transaction(self):
+        """BEGIN IMMEDIATE: the write lock from the first read, so what is re-read is what is written over."""
         connection = self.book.connection
-
-        class Immediate:
-            def __enter__(self_inner):
-                connection.execute("BEGIN IMMEDIATE")
-                return connection
-
-            def __exit__(self_inner, kind, value, traceback):
-                connection.execute("COMMIT" if kind is None else "ROLLBACK")
-                return False
-
-        return Immediate()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
 
     def _log(self, db: sqlite3.Connection, item_id: str, student_key: str | None, what: str, grader: str) -> None:
         db.execute("INSERT INTO review_history VALUES (?, ?, ?, ?, ?, ?)",
@@ -237,8 +236,7 @@ class Review:
         points = min(max(sum(c.points for c in chosen) + adjustment, 0.0), item["points"])
         feedback = "; ".join(c.text for c in chosen if c.text) + (f" ({reason})" if reason else "")
         manual.apply(report, item_id, round(points, 6), feedback or f"graded by {grader}", override=bool(reason))
-        report["items"] = [i if i["id"] != item_id else {**i, "details": {**i.get("details", {}), "review": {
-            "comments": [c.id for c in chosen], "adjustment": adjustment, "grader": grader}}} for i in report["items"]]
+        item["details"]["review"] = {"comments": [c.id for c in chosen], "adjustment": adjustment, "grader": grader}
         json_format.write_atomic(self.results / "reports" / f"{report_name(student_key)}.json",
                                  json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         self.book.update_report(self.rubric_id, student_key, report, f"review by {grader}", inside_transaction=True)
