@@ -45,7 +45,7 @@ PHASES = [
     ("the fork request to the zygote", zygote.Spawner, "spawn", 2),
     ("cell execution: the student's definitions", runner.NotebookRunner, "_run_units", 1),
     ("agent install", runner.NotebookRunner, "_install_agent", 1),
-    ("checks: every item", grading, "_run_check", 1),
+    ("checks: every item", grading, "_run_notebook_checks", 1),
     ("request round trips to the kernel", runner.NotebookRunner, "call_many", 2),
     ("kernel shutdown", kernel.KernelSession, "shutdown", 1),
     ("re-score and carry manual points", cache, "rescore", 0),

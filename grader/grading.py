@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from . import __version__, environment
 from .checks import kind_class
-from .checks.base import CheckContext, Verdict
+from .checks.base import CheckContext, Planned, Verdict
 from .execution import preflight, sandbox
 from .execution.limits import Limits
 from .execution.runner import NotebookRunner, NotebookUnreadable, kernel_machinery
@@ -156,7 +156,8 @@ def _grade_items(submission: Submission, rubric: Rubric, limits: Limits, options
                 results[result.id] = result
     for item in rubric.items:
         if item.id not in results:  # kinds that need no notebook
-            results[item.id] = _run_check(item, rubric, None, options, answers, answers_problem, submission)
+            results[item.id] = _run_check(item, _context(item, rubric, None, options, answers, answers_problem,
+                                                         submission))
     return [results[item.id] for item in rubric.items]
 
 
@@ -189,7 +190,7 @@ def _grade_notebook(submission: Submission, rubric: Rubric, notebook: Notebook, 
             if runner.declared_kernel and not runner.declared_kernel.lower().startswith(("python", "ipython")):
                 report.warnings.append(f"{chosen} declares the kernel '{runner.declared_kernel[:40]}'; it was run "
                                        "with Python, the only kernel the grader uses")
-            return [_run_check(item, rubric, runner, options, answers, answers_problem, submission) for item in items]
+            return _run_notebook_checks(items, rubric, runner, options, answers, answers_problem, submission)
     except NotebookUnreadable as exc:
         record.problem = str(exc)
         return failed_items(items, record.problem)
@@ -246,19 +247,56 @@ def _copy_starter_files(notebook: Notebook, folder: Path) -> list[str]:
     return warnings
 
 
-def _run_check(item: Item, rubric: Rubric, runner: NotebookRunner | None, options: GradingOptions,
-               answers: AnswersFile | None = None, answers_problem: str = "",
-               submission: Submission | None = None) -> ItemResult:
-    started = time.monotonic()
-    context = CheckContext(rubric, item, runner, options.expected_cache, answers, answers_problem,
-                           submission.workspace if submission else None, submission.files if submission else [],
-                           options.data_dir)
+def _run_notebook_checks(items: list[Item], rubric: Rubric, runner: NotebookRunner, options: GradingOptions,
+                         answers: AnswersFile | None, answers_problem: str, submission: Submission) -> list[ItemResult]:
+    """The items of one notebook: the calls of every item that plans them go to the kernel in one request
+    (a request costs milliseconds, often more than the calls), then each item is judged on its own results.
+    After a call that hangs or crashes the kernel that request ends; the items whose calls it did not reach
+    make them themselves."""
+    contexts = {item.id: _context(item, rubric, runner, options, answers, answers_problem, submission) for item in items}
+    plans = {item.id: _plan(item, contexts[item.id]) for item in items}
+    planned = [plan for plan in plans.values() if plan is not None]
+    results = runner.call_many([call for plan in planned for call in plan.calls]) if len(planned) > 1 else []
+    answered: dict[str, list] = {}
+    for item in items:
+        plan = plans[item.id]
+        if plan is None or len(planned) < 2:
+            continue
+        own, results = results[:len(plan.calls)], results[len(plan.calls):]
+        if len(own) == len(plan.calls) or (own and own[-1].status in ("timeout", "dead")):
+            answered[item.id] = own
+    return [_run_check(item, contexts[item.id], plans[item.id], answered.get(item.id)) for item in items]
+
+
+def _plan(item: Item, context: CheckContext) -> Planned | None:
     try:
-        verdict = kind_class(item.kind)().run(context)
+        return kind_class(item.kind)().plan(context)
+    except Exception:  # the item's own run raises it again, and reports it
+        return None
+
+
+def _context(item: Item, rubric: Rubric, runner: NotebookRunner | None, options: GradingOptions,
+             answers: AnswersFile | None = None, answers_problem: str = "",
+             submission: Submission | None = None) -> CheckContext:
+    return CheckContext(rubric, item, runner, options.expected_cache, answers, answers_problem,
+                        submission.workspace if submission else None, submission.files if submission else [],
+                        options.data_dir)
+
+
+def _run_check(item: Item, context: CheckContext, plan: Planned | None = None,
+               results: list | None = None) -> ItemResult:
+    """The item's verdict: judged on the ``results`` of its ``plan`` (its calls are made now when the
+    engine did not make them), or from its own run."""
+    started = time.monotonic()
+    try:
+        if plan is None:
+            verdict = kind_class(item.kind)().run(context)
+        else:
+            verdict = plan.judge(results if results is not None else context.runner.call_many(plan.calls))
     except Exception as exc:  # a grader bug or a reference that raises: no score, never the student's loss
         verdict = _fault_verdict(fault_of(exc, f"in the {item.kind} check of {item.id}"))
     if item.feedback == "verdict" and verdict.status not in ("passed", "manual", GRADER_ERROR):
         # a hidden item says only that it is wrong, not how: its test data stays hidden
         verdict = Verdict(verdict.fraction, verdict.status, "incorrect" if verdict.status != "error" else
                           "could not be graded (the code raised, hung or is missing)", {})
-    return _item_result(item, verdict, time.monotonic() - started)
+    return _item_result(item, verdict, time.monotonic() - started + sum(r.duration_s for r in results or ()))

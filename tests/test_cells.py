@@ -12,10 +12,8 @@ def test_full_mode_keeps_every_code_cell_as_written():
 
 
 def _statements(unit):
-    """(first line, budget) of each statement a definitions unit runs, from the program sent to the kernel."""
-    import ast
-    call = ast.parse(unit.program).body[-1].value
-    return [(line, budget) for _, line, _, budget in ast.literal_eval(call.args[1])]
+    """(first line, budget) of each statement a definitions unit runs."""
+    return [(line, budget) for _, line, _, budget in unit.statements]
 
 
 def test_definitions_run_imports_functions_classes_as_written_and_values_under_a_budget():

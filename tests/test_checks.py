@@ -176,6 +176,20 @@ def test_all_or_nothing_and_hanging_functions(tmp_path, toy, write_rubric):
     assert items["backward"].status == "passed"  # graded after the kernel was restarted
 
 
+def test_the_calls_of_every_item_that_plans_them_go_in_one_request(tmp_path, toy, monkeypatch):
+    from grader.execution.runner import NotebookRunner
+
+    requests = []
+    call_many = NotebookRunner.call_many
+    monkeypatch.setattr(NotebookRunner, "call_many", lambda self, calls: requests.append(
+        sorted({call.label for call in calls})) or call_many(self, calls))
+    items, _ = grade_cells(tmp_path, toy, *RIGHT)
+    assert all(item.status == "passed" for item in items.values())
+    # double, forward and backward in one request; the finite differences ask as they go
+    assert requests[0] == ["double", "tanh_backward", "tanh_forward"]
+    assert all("double" not in labels for labels in requests[1:])
+
+
 def test_missing_notebook_names_the_expected_and_found_files(tmp_path, toy):
     zip_path = write_zip(tmp_path / "student.zip", {"answers.pdf": b"%PDF", "notes.txt": "hi"})
     report = grade(zip_path, toy)

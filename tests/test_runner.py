@@ -73,6 +73,32 @@ def test_definitions_mode_skips_training_and_records_cell_errors(tmp_path):
         assert run.call("lost", []).value == 1
 
 
+def test_definitions_cells_go_in_one_request(tmp_path, monkeypatch):
+    requests = []
+    execute = KernelSession.execute
+    monkeypatch.setattr(KernelSession, "execute", lambda self, code, *a, **k: requests.append(code) or
+                        execute(self, code, *a, **k))
+    with runner_for(tmp_path, "import numpy as np", "def f(x):\n    return x + 1", "n = 3\nprint('hi')",
+                    "def g():\n    return n") as run:
+        assert run.errors == [] and run.call("f", [1]).value == 2 and run.call("g", []).value == 3
+    assert len(requests) == 1 + 1 + 2  # the cells, the agent's install, the two calls
+
+
+HANGS_PAST_ITS_BUDGET = ("if True:\n    while True:\n        try:\n            while True:\n                pass\n"
+                         "        except BaseException:\n            pass")
+
+
+def test_a_definitions_cell_that_hangs_exits_or_kills_the_kernel_costs_only_itself(tmp_path):
+    with runner_for(tmp_path, "def f():\n    return 1", HANGS_PAST_ITS_BUDGET, "def g():\n    return 2",
+                    "if True:\n    raise SystemExit('bye')\ndef h():\n    return 3",
+                    "if True:\n    import os\n    os._exit(1)", "def k():\n    return 4") as run:
+        errors = {error.cell: error.error for error in run.errors}
+        assert errors.keys() == {2, 4, 5}
+        assert "timed out after 2 s" in errors[2] and errors[4] == "SystemExit: bye" and "kernel died" in errors[5]
+        assert [run.call(name, []).value for name in ("f", "g", "k")] == [1, 2, 4]  # replayed after each kill
+        assert run.call("h", []).status == "missing"  # the rest of the cell that exited did not run
+
+
 def test_full_mode_times_out_a_looping_cell_and_goes_on(tmp_path):
     started = time.monotonic()
     with runner_for(tmp_path, "def f():\n    return 7", "while True:\n    pass", "def g():\n    return 8",

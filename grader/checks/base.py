@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 if TYPE_CHECKING:
-    from ..execution.runner import NotebookRunner
+    from ..execution.runner import Call, CallResult, NotebookRunner
     from ..rubric import Item, Rubric
     from ..theory.answers import AnswersFile
 
@@ -36,6 +36,15 @@ class CheckContext:
     data_dir: Path | None = None         # the TA's data (--data), e.g. held-out labels
 
 
+@dataclass
+class Planned:
+    """An item's calls, known before any is made, and how its verdict follows from their results: the
+    list of results ends early when a call hung or crashed the kernel (the calls after it were not made)."""
+
+    calls: "list[Call]"
+    judge: "Callable[[list[CallResult]], Verdict]"
+
+
 class Check:
     kind: ClassVar[str] = ""
     needs_notebook: ClassVar[bool] = True
@@ -50,8 +59,16 @@ class Check:
         """Run the item's references once on ``args`` (the smallest case of its generator) for ``grade
         validate``; raise ``FieldError`` naming the field at fault.  Kinds without references need not."""
 
+    def plan(self, context: CheckContext) -> Planned | None:
+        """The item's calls, when they are known before any is made: the engine then makes the planned calls
+        of all a notebook's items in one request to the kernel.  None: ``run`` makes its own."""
+        return None
+
     def run(self, context: CheckContext) -> Verdict:
-        raise NotImplementedError
+        planned = self.plan(context)
+        if planned is None:
+            raise NotImplementedError
+        return planned.judge(context.runner.call_many(planned.calls))
 
 
 def verdict_from_cases(passed: int, total: int, errored: int, first_problem: str, all_or_nothing: bool,

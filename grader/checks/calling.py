@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from ..execution.runner import Call, CallResult
 from ..rubric import FieldError, Generator
-from .base import CheckContext, Verdict, verdict_from_cases
+from .base import CheckContext, Planned, Verdict, verdict_from_cases
 from .cases import Case, make_cases
 from .compare import Tolerance, summary, without_size1_axes
 
@@ -153,10 +153,10 @@ def _tallied(cases: list[Case], all_or_nothing: bool, run_case: Callable[[Case, 
                               {"cases": tally.details, **details}, tally.note)
 
 
-def call_cases(context: CheckContext, generator: Generator, count: int, all_or_nothing: bool,
-               prepare: Callable[[Case], Call | list[Call]],
-               judge: Callable[[Case, Any], str | PassedWithNote | None],
-               **details: Any) -> Verdict:
+def planned_cases(context: CheckContext, generator: Generator, count: int, all_or_nothing: bool,
+                  prepare: Callable[[Case], Call | list[Call]],
+                  judge: Callable[[Case, Any], str | PassedWithNote | None],
+                  **details: Any) -> Planned:
     """``run_cases`` for an item whose cases are calls known beforehand: the calls (``prepare``) go to
     the kernel in one request, each with its own deadline, and ``judge`` says what is wrong with the value
     a case's last call returned (None: nothing).  A case may be a chain (a forward whose kept result the
@@ -164,9 +164,15 @@ def call_cases(context: CheckContext, generator: Generator, count: int, all_or_n
     ends the item; a hang or a crash ends the request, and the cases after it are not run."""
     cases = make_cases(context.rubric.id, context.item.id, generator, count)
     chains = {case.index: _chain(prepare(case)) for case in cases}
-    flat = [call for chain in chains.values() for call in chain]
-    results = iter(context.runner.call_many(flat))
-    chain_results = {index: [result for _, result in zip(chain, results)] for index, chain in chains.items()}
+    return Planned([call for chain in chains.values() for call in chain],
+                   lambda results: _judged_cases(context, cases, chains, results, all_or_nothing, judge, details))
+
+
+def _judged_cases(context: CheckContext, cases: list[Case], chains: dict[int, list[Call]], results: list[CallResult],
+                  all_or_nothing: bool, judge: Callable[[Case, Any], str | PassedWithNote | None],
+                  details: dict) -> Verdict:
+    remaining = iter(results)
+    chain_results = {index: [result for _, result in zip(chain, remaining)] for index, chain in chains.items()}
 
     def run_case(case: Case, tally: CaseTally) -> Verdict | None:
         calls, outcomes = chains[case.index], chain_results[case.index]

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from ..execution.runner import Call
 from ..rubric import FieldError, Generator, item_callable
 from . import calling
-from .base import Check, CheckContext, Verdict
+from .base import Check, CheckContext, Planned
 from .cases import Case, configure_cases
 from .compare import Tolerance
 from .conventions import canonical, with_aliases
@@ -70,12 +70,12 @@ class FunctionCheck(Check):
         except ValueError as exc:
             raise FieldError("outputs", f"the reference {exc}") from None
 
-    def run(self, context: CheckContext) -> Verdict:
+    def plan(self, context: CheckContext) -> Planned:
         config: FunctionConfig = context.item.config
         aliases = context.rubric.aliases
         # a cache that only feeds a backward need not cross the bridge (it may hold anything)
         pick = tuple(config.outputs.index(name) for name in config.compare) if config.compare and len(config.outputs) > 1 else None
-        return calling.call_cases(context, config.generator, config.cases, config.all_or_nothing,
+        return calling.planned_cases(context, config.generator, config.cases, config.all_or_nothing,
                                   lambda case: Call(config.target, list(with_aliases(case.args, aliases).values()),
                                                     pick=pick),
                                   lambda case, value: self._judge(context, case, value))

@@ -28,7 +28,7 @@ from ..execution.bridge import Handle
 from ..execution.runner import Call
 from ..rubric import FieldError, Generator, item_callable
 from . import calling
-from .base import Check, CheckContext, Verdict
+from .base import Check, CheckContext, Planned, Verdict
 from .cases import Case, configure_cases, seeded_rng
 from .compare import Tolerance, first_difference
 from .conventions import canonical, with_aliases
@@ -182,15 +182,21 @@ class GradientCheck(Check):
             if not (isinstance(output, torch.Tensor) and output.is_floating_point()):
                 raise FieldError("upstream", f"output {index} of the forward is not a floating-point tensor")
 
+    def plan(self, context: CheckContext) -> Planned | None:
+        config: GradientConfig = context.item.config
+        if config.method == "finite-differences":  # its calls depend on the answers before them
+            return None
+        return calling.planned_cases(context, config.generator, config.cases, config.all_or_nothing,
+                                     lambda case: self._calls(context, case),
+                                     lambda case, value: self._judge(context, case, value), method=config.method)
+
     def run(self, context: CheckContext) -> Verdict:
         config: GradientConfig = context.item.config
         if config.method == "finite-differences":
             return calling.run_cases(context, config.generator, config.cases, config.all_or_nothing,
                                      lambda case, tally: self._against_differences(context, case, tally),
                                      method=config.method)
-        return calling.call_cases(context, config.generator, config.cases, config.all_or_nothing,
-                                  lambda case: self._calls(context, case),
-                                  lambda case, value: self._judge(context, case, value), method=config.method)
+        return super().run(context)
 
     # --- against autograd of the reference forward --------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import Callable
 from ..execution.runner import Call
 from ..rubric import Generator, item_callable
 from . import calling
-from .base import Check, CheckContext, Verdict
+from .base import Check, CheckContext, Planned
 from .cases import configure_cases
 from .conventions import with_aliases
 
@@ -53,10 +53,10 @@ class PropertyCheck(Check):
         return PropertyConfig(calling.identifier(table, "target"), item_callable(table, "validate", rubric),
                               generator, count, calling.flag(table, "tensors"), calling.flag(table, "all_or_nothing"))
 
-    def run(self, context: CheckContext) -> Verdict:
+    def plan(self, context: CheckContext) -> Planned:
         config: PropertyConfig = context.item.config
         aliases = context.rubric.aliases
-        return calling.call_cases(
+        return calling.planned_cases(
             context, config.generator, config.cases, config.all_or_nothing,
             lambda case: Call(config.target, list(with_aliases(case.args, aliases).values()), tensors=config.tensors),
             lambda case, value: judge(config.validate, case.args, value))

@@ -148,8 +148,15 @@ def _payload(outputs: list[dict], nonce: str) -> dict | None:
     return payload
 
 
-def has_response(outputs: list[dict], nonce: str) -> bool:
-    return _payload(outputs, nonce) is not None
+def by_nonce(outputs: list[dict]) -> dict[str, dict]:
+    """The outputs that are responses, by their nonce (the last one, where several carry the same)."""
+    found = {}
+    for output in outputs:
+        data = output.get("data") if output.get("output_type") == "display_data" else None
+        candidate = data.get(MIME) if isinstance(data, dict) else None
+        if isinstance(candidate, dict) and isinstance(candidate.get("nonce"), str):
+            found[candidate["nonce"]] = output
+    return found
 
 
 def read_response(outputs: list[dict], nonce: str) -> Response:

@@ -23,29 +23,42 @@ import ast
 import re
 from dataclasses import dataclass
 
+from .bridge import MIME
+from .integrity import as_one_token
+
 MODES = ("full", "definitions")
 DEFINITION_NODES = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 VALUE_NODES = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.If, ast.With, ast.Try)
 # A value statement may use this much CPU time, and this much time on the clock (a sleep, a download):
 # past either it is interrupted.  CPU time does not depend on what else the machine is doing.
 VALUE_BUDGET_S, VALUE_WALL_BUDGET_S = 2.0, 10.0
-NOTES_MIME = "application/x-dlgrade-notes+json"
 
-# Runs in the kernel, with the cell's statements as data: each statement on its own, a missing module
-# bound to a stand-in, a value statement interrupted past its budget.  Standalone: the grader's packages
-# are hidden from the kernel.
+# Runs in the kernel, with the cells' statements as data: each statement on its own, a missing module
+# bound to a stand-in, a value statement interrupted past its budget.  After each cell it publishes a
+# bridge response carrying the cell's nonce and its notes, or the error that stopped the cell (SystemExit
+# and the like escape a statement's ``except Exception``; they cost the rest of that cell only).  Many
+# cells go in one request: a request costs milliseconds, a cell of definitions often less.  Standalone:
+# the grader's packages are hidden from the kernel.
 DEFINITIONS_RUNNER = '''
-def __dlgrade_definitions__(cell, statements, mime, wall_factor):
-    import linecache, signal
+def __dlgrade_cells__(cells, mime, wall_factor):
+    import linecache, signal, traceback
     from IPython.display import publish_display_data
     namespace = get_ipython().user_ns
-    notes = []
 
     class OverBudget(BaseException):  # not an Exception: a student's `except Exception` cannot swallow it
         pass
 
     def over_budget(signum, frame):
         raise OverBudget()
+
+    def text(exc):
+        try:
+            return str(exc)[:400]
+        except BaseException:  # a student's exception whose __str__ raises
+            return "(its message could not be read)"
+
+    def described(exc):
+        return f"{type(exc).__name__}: {text(exc)}"
 
     timers = ((signal.SIGPROF, signal.ITIMER_PROF, 1), (signal.SIGALRM, signal.ITIMER_REAL, wall_factor))
 
@@ -65,48 +78,62 @@ def __dlgrade_definitions__(cell, statements, mime, wall_factor):
         def __mro_entries__(self, bases):
             self._fail()
 
-    for source, line, names, budget in statements:
-        filename = f"<cell {cell} line {line}>"
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        previous = [signal.signal(number, over_budget) for number, _, _ in timers] if budget else []
+    def run(cell, statements):
+        notes = []
+        for source, line, names, budget in statements:
+            filename = f"<cell {cell} line {line}>"
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+            previous = [signal.signal(number, over_budget) for number, _, _ in timers] if budget else []
+            try:
+                for _, timer, factor in timers if budget else ():
+                    signal.setitimer(timer, budget * factor, 0.5)  # and again every 0.5 s, if it is caught
+                exec(compile("\\n" * (line - 1) + source, filename, "exec"), namespace)
+            except OverBudget:
+                notes.append(f"line {line}: stopped past its {budget:g} s budget (not a definition; what follows it ran)")
+            except ModuleNotFoundError as exc:
+                if names:
+                    for name in names:
+                        namespace[name] = Missing(exc.name or name, f"on line {line} of cell {cell}")
+                    notes.append(f"line {line}: {text(exc)}; a stand-in raises if graded code uses it")
+                else:
+                    notes.append(f"line {line}: {described(exc)}")
+            except Exception as exc:
+                notes.append(f"line {line}: {described(exc)}")
+            finally:
+                for (number, timer, _), handler in zip(timers, previous):
+                    signal.setitimer(timer, 0)
+                    signal.signal(number, handler)
+        return notes
+
+    for cell, statements, nonce in cells:
         try:
-            for _, timer, factor in timers if budget else ():
-                signal.setitimer(timer, budget * factor, 0.5)  # and again every 0.5 s, if it is caught
-            exec(compile("\\n" * (line - 1) + source, filename, "exec"), namespace)
-        except OverBudget:
-            notes.append(f"line {line}: stopped past its {budget:g} s budget (not a definition; what follows it ran)")
-        except ModuleNotFoundError as exc:
-            if names:
-                for name in names:
-                    namespace[name] = Missing(exc.name or name, f"on line {line} of cell {cell}")
-                notes.append(f"line {line}: {exc}; a stand-in raises if graded code uses it")
-            else:
-                notes.append(f"line {line}: ModuleNotFoundError: {exc}")
-        except Exception as exc:
-            notes.append(f"line {line}: {type(exc).__name__}: {exc}"[:500])
-        finally:
-            for (number, timer, _), handler in zip(timers, previous):
-                signal.setitimer(timer, 0)
-                signal.signal(number, handler)
-    if notes:
-        publish_display_data({mime: notes})
+            answer = {"nonce": nonce, "notes": run(cell, statements)}
+        except BaseException as exc:
+            answer = {"nonce": nonce, "error": described(exc), "traceback": traceback.format_exc()[-4000:]}
+        publish_display_data({mime: answer})
 '''
 
 
 @dataclass(frozen=True)
 class CodeUnit:
     """Code to run for one notebook cell (``cell`` is its 1-based index among all cells): ``source`` is the
-    student's code that runs, ``program`` what the kernel is sent for it when that differs."""
+    student's code that runs; in definitions mode, ``statements`` are its statements as the kernel's
+    ``DEFINITIONS_RUNNER`` takes them (``definitions_program``), else ``source`` runs as a cell."""
 
     cell: int
     source: str
     note: str = ""  # why code was dropped or could not be read
-    program: str = ""
+    statements: tuple = ()  # (text, first line, names an import binds, budget) of each statement that runs
     unread: tuple[str, ...] = ()  # the functions and classes whose definitions could not be read
 
     @property
     def code(self) -> str:
-        return self.program or self.source
+        """The student's code that runs, whichever way it is sent."""
+        return self.source
+
+    @property
+    def definitions(self) -> bool:
+        return bool(self.statements)
 
 
 def select_code(cells: list[dict], mode: str) -> list[CodeUnit]:
@@ -153,12 +180,16 @@ def _definitions_of(index: int, source: str) -> CodeUnit | None:
     note = "; ".join(unreadable)
     if not kept:
         return CodeUnit(index, "", note=note, unread=unread) if note else None
-    # the runner is defined once per kernel (a definition compiled for every cell cost 4 ms of each), and
-    # again if the student's code removed it; the agent's installation removes it
-    program = ("if '__dlgrade_definitions__' not in get_ipython().user_ns:\n"
-               f"    __import__('builtins').exec({DEFINITIONS_RUNNER!r}, get_ipython().user_ns)\n"
-               f"__dlgrade_definitions__({index}, {kept!r}, {NOTES_MIME!r}, {VALUE_WALL_BUDGET_S / VALUE_BUDGET_S!r})\n")
-    return CodeUnit(index, "\n".join(text for text, *_ in kept), note=note, program=program, unread=unread)
+    return CodeUnit(index, "\n".join(text for text, *_ in kept), note=note, statements=tuple(kept), unread=unread)
+
+
+def definitions_program(units: list[CodeUnit], nonces: list[str]) -> str:
+    """The code of one request that runs the definitions of ``units`` in order, the response after each
+    cell carrying the nonce of the same place in ``nonces``."""
+    cells = [(unit.cell, list(unit.statements), nonce) for unit, nonce in zip(units, nonces)]
+    return as_one_token(f"{DEFINITIONS_RUNNER}\n__dlgrade_cells__({cells!r}, {MIME!r}, "
+                        f"{VALUE_WALL_BUDGET_S / VALUE_BUDGET_S!r})\n"
+                        "get_ipython().user_ns.pop('__dlgrade_cells__', None)\n", "<dlgrade definitions>")
 
 
 def _statements(lines: list[str]) -> tuple[list[tuple[ast.stmt, int]], list[str], tuple[str, ...]]:

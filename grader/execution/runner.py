@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import bridge, integrity
-from .cells import NOTES_MIME, CodeUnit, defined_names, select_code
+from .cells import CodeUnit, defined_names, definitions_program, select_code
 from .limits import Limits
 from .sandbox import Protections
 from .zygote import Spawner
@@ -183,29 +183,75 @@ class NotebookRunner:
         return self._session.restarts if self._session else 0
 
     def _run_units(self, started: float) -> None:
-        for unit in self.units:
-            if unit.note:  # what of the cell could not be read; the rest of it still runs
+        """Each run of definitions cells goes to the kernel as one request (a cell still has its own
+        deadline); whatever that request could not settle, and every cell run as written, goes alone."""
+        for group in _groups(self.units):
+            settled = self._run_together(group, started) if len(group) > 1 else 0
+            for unit in group[settled:]:
+                self._run_alone(unit, started)
+
+    def _budget_left(self, started: float) -> float:
+        return self.limits.notebook_timeout_s - (time.monotonic() - started)
+
+    def _run_together(self, units: list[CodeUnit], started: float) -> int:
+        """How many of ``units`` one request settled, in order (0 when the kernel or the budget is gone:
+        running them alone says why)."""
+        if self._budget_left(started) <= 0 or not self._ensure_kernel():
+            return 0
+        return self._run_definitions(units, self._budget_left(started), alone=False)
+
+    def _run_alone(self, unit: CodeUnit, started: float) -> None:
+        if unit.note:  # what of the cell could not be read; the rest of it still runs
+            self.errors.append(CellError(unit.cell, unit.note, names=unit.unread))
+        if not unit.source:
+            return
+        left = self._budget_left(started)
+        if left <= 0:
+            self.timed_out = True
+            self.errors.append(CellError(unit.cell, f"not run: the notebook's {self.limits.notebook_timeout_s:.0f} s "
+                                                    "budget was spent before this cell"))
+            return
+        if not self._ensure_kernel():
+            self.errors.append(CellError(unit.cell, f"not run: the kernel died {self.restarts} times and replaying "
+                                                    "the cells before this one spent the notebook's budget"))
+            return
+        if unit.definitions:
+            self._run_definitions([unit], left, alone=True)
+            return
+        outcome = self._session.execute(unit.source, min(self.limits.cell_timeout_s, left))
+        if outcome.ok:
+            self._succeeded.append(unit)
+        else:
+            self.errors.append(CellError(unit.cell, _cell_message(outcome), outcome.traceback))
+
+    def _run_definitions(self, units: list[CodeUnit], left: float, alone: bool) -> int:
+        """Run ``units`` in one request within ``left`` seconds, each cell within the cell timeout; how many
+        it settled.  A cell whose response is missing is settled only when it is known to be the one that
+        failed the request: it was the last, or the request timed out on it or raised."""
+        nonces = [secrets.token_hex(8) for _ in units]
+        steps = [min(self.limits.cell_timeout_s, left)] * len(units)
+        outcome = self._session.execute(definitions_program(units, nonces), left, steps, nonces)
+        responses = bridge.by_nonce(outcome.responses)
+        for index, (unit, nonce) in enumerate(zip(units, nonces)):
+            answer = responses[nonce]["data"][bridge.MIME] if nonce in responses else None
+            if answer is None and not (alone or index == len(units) - 1 or outcome.status in ("timeout", "error")):
+                return index
+            if not alone and unit.note:
                 self.errors.append(CellError(unit.cell, unit.note, names=unit.unread))
-            if not unit.code:
-                continue
-            left = self.limits.notebook_timeout_s - (time.monotonic() - started)
-            if left <= 0:
-                self.timed_out = True
-                self.errors.append(CellError(unit.cell, f"not run: the notebook's {self.limits.notebook_timeout_s:.0f} s "
-                                                        "budget was spent before this cell"))
-                continue
-            if not self._ensure_kernel():
-                self.errors.append(CellError(unit.cell, f"not run: the kernel died {self.restarts} times and replaying "
-                                                        "the cells before this one spent the notebook's budget"))
-                continue
-            outcome = self._session.execute(unit.code, min(self.limits.cell_timeout_s, left))
-            if outcome.ok:
+            if answer is None and outcome.ok:  # its response went missing, though the request went through
                 self._succeeded.append(unit)
-                notes = _notes(outcome)
-                if notes:  # definitions mode: what did not run, and why; the rest of the cell did
-                    self.errors.append(CellError(unit.cell, "; ".join(notes)))
-            else:
+            elif answer is None:
                 self.errors.append(CellError(unit.cell, _cell_message(outcome), outcome.traceback))
+            elif isinstance(answer.get("error"), str):
+                self.errors.append(CellError(unit.cell, answer["error"][:2000], _text(answer.get("traceback"))))
+            else:
+                self._succeeded.append(unit)
+                notes = answer.get("notes")
+                if isinstance(notes, list) and notes:  # what did not run, and why; the rest of the cell did
+                    self.errors.append(CellError(unit.cell, "; ".join(str(note)[:500] for note in notes[:20])))
+            if answer is None:
+                return index + 1
+        return len(units)
 
     def _ensure_kernel(self) -> bool:
         """Restart a killed kernel and replay the code that had run, so later calls see its definitions;
@@ -223,7 +269,8 @@ class NotebookRunner:
             if left <= 0:
                 self._session.shutdown()
                 break
-            self._session.execute(unit.code, min(self.limits.cell_timeout_s, left))
+            code = definitions_program([unit], [""]) if unit.definitions else unit.source
+            self._session.execute(code, min(self.limits.cell_timeout_s, left))
         self.replay_s += time.monotonic() - started
         if not self._session.alive:
             return False
@@ -275,10 +322,12 @@ class NotebookRunner:
         code = integrity.guarded_batch(self._agent_name, self._fingerprint, [text for text, _ in requests])
         outcome = self._session.execute(code, sum(steps), steps, [nonce for _, nonce in requests])
         results = []
+        responses = bridge.by_nonce(outcome.responses)
         for index, (call, (_, nonce)) in enumerate(zip(calls, requests)):
             duration = _step_duration(outcome, index)
-            if bridge.has_response(outcome.responses, nonce) or outcome.status == "ok":
-                results.append(call_result(outcome.responses, nonce, call.label, duration))
+            if nonce in responses or outcome.status == "ok":
+                results.append(call_result([responses[nonce]] if nonce in responses else [], nonce, call.label,
+                                           duration))
             elif outcome.status == "dead" and len(calls) > 1:
                 # a dying kernel may take the responses it had not yet sent with it: which call killed it
                 # is known only by making the calls again, one at a time
@@ -302,14 +351,20 @@ class NotebookRunner:
         return results
 
 
-def _notes(outcome: Outcome) -> list[str]:
-    """The notes a definitions cell published: strings, at most twenty, each bounded."""
-    for output in outcome.outputs:
-        data = output.get("data") if isinstance(output, dict) else None
-        notes = data.get(NOTES_MIME) if isinstance(data, dict) else None
-        if isinstance(notes, list):
-            return [str(note)[:500] for note in notes[:20]]
-    return []
+def _groups(units: list[CodeUnit]) -> list[list[CodeUnit]]:
+    """``units`` in order, cut into runs of consecutive definitions cells; every other cell is a group of
+    its own."""
+    groups: list[list[CodeUnit]] = []
+    for unit in units:
+        if unit.definitions and groups and groups[-1][-1].definitions:
+            groups[-1].append(unit)
+        else:
+            groups.append([unit])
+    return groups
+
+
+def _text(value: Any, limit: int = 4000) -> str:
+    return value[-limit:] if isinstance(value, str) else ""
 
 
 def _step_duration(outcome: Outcome, index: int) -> float:
