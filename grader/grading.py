@@ -257,15 +257,14 @@ def _run_notebook_checks(items: list[Item], rubric: Rubric, runner: NotebookRunn
     plans = {item.id: _plan(item, contexts[item.id]) for item in items}
     planned = [plan for plan in plans.values() if plan is not None]
     results = runner.call_many([call for plan in planned for call in plan.calls]) if len(planned) > 1 else []
-    answered: dict[str, list] = {}
     for item in items:
         plan = plans[item.id]
         if plan is None or len(planned) < 2:
             continue
         own, results = results[:len(plan.calls)], results[len(plan.calls):]
         if len(own) == len(plan.calls) or (own and own[-1].status in ("timeout", "dead")):
-            answered[item.id] = own
-    return [_run_check(item, contexts[item.id], plans[item.id], answered.get(item.id)) for item in items]
+            contexts[item.id] = dataclasses.replace(contexts[item.id], planned=(plan, own))
+    return [_run_check(item, contexts[item.id]) for item in items]
 
 
 def _plan(item: Item, context: CheckContext) -> Planned | None:
@@ -283,20 +282,15 @@ def _context(item: Item, rubric: Rubric, runner: NotebookRunner | None, options:
                         options.data_dir)
 
 
-def _run_check(item: Item, context: CheckContext, plan: Planned | None = None,
-               results: list | None = None) -> ItemResult:
-    """The item's verdict: judged on the ``results`` of its ``plan`` (its calls are made now when the
-    engine did not make them), or from its own run."""
+def _run_check(item: Item, context: CheckContext) -> ItemResult:
     started = time.monotonic()
     try:
-        if plan is None:
-            verdict = kind_class(item.kind)().run(context)
-        else:
-            verdict = plan.judge(results if results is not None else context.runner.call_many(plan.calls))
+        verdict = kind_class(item.kind)().run(context)
     except Exception as exc:  # a grader bug or a reference that raises: no score, never the student's loss
         verdict = _fault_verdict(fault_of(exc, f"in the {item.kind} check of {item.id}"))
     if item.feedback == "verdict" and verdict.status not in ("passed", "manual", GRADER_ERROR):
         # a hidden item says only that it is wrong, not how: its test data stays hidden
         verdict = Verdict(verdict.fraction, verdict.status, "incorrect" if verdict.status != "error" else
                           "could not be graded (the code raised, hung or is missing)", {})
-    return _item_result(item, verdict, time.monotonic() - started + sum(r.duration_s for r in results or ()))
+    made = context.planned[1] if context.planned is not None else ()  # its calls, made before it ran
+    return _item_result(item, verdict, time.monotonic() - started + sum(result.duration_s for result in made))

@@ -1,21 +1,20 @@
 # The kernel side of the bridge.  This file is never imported by the grader: its text is sent to the
 # student's kernel, where it defines one object, ``__dlgrade_agent__``.  It only moves data: it reads a
-# request (JSON, with the arguments' arrays as a base64 npz), calls a function from the notebook's
-# namespace, and publishes the result as display data of a private MIME type (JSON, arrays as a base64
-# npz).  No file is written.  Nothing it sends is trusted by the grader, which re-validates all of it.
-def __dlgrade_make_agent(user_ns):
+# request (JSON, with the arguments' arrays as base64 bytes), calls a function from the notebook's
+# namespace, and publishes the result as display data of a private MIME type (JSON, arrays as base64
+# bytes).  No file is written.  Nothing it sends is trusted by the grader, which re-validates all of it.
+def __dlgrade_make_agent(shell):
     import base64
     import difflib
-    import io
     import json
     import sys
     import traceback
 
     import numpy as np
-    from IPython import get_ipython
     from IPython.display import publish_display_data
 
     MIME = "application/x-dlgrade-response+json"
+    user_ns = shell.user_ns
     # the namespace's methods, not the namespace: the integrity fingerprint must not walk its changing values
     lookup, namespace_items = user_ns.get, user_ns.items
     MAX_DEPTH = 32
@@ -93,7 +92,8 @@ def __dlgrade_make_agent(user_ns):
         return dict(zip(node["keys"], items))
 
     def pack(arrays):
-        """One flat npz member per dtype, and where each array lies in it (the grader's ``unpack_arrays``)."""
+        """One flat member per dtype, as raw bytes, and where each array lies in it (the grader's
+        ``unpack_arrays``)."""
         groups, names, filled, layout = {}, {}, {}, {}
         for key, array in arrays.items():
             dtype = array.dtype.str
@@ -101,18 +101,16 @@ def __dlgrade_make_agent(user_ns):
             layout[key] = [name, filled.get(dtype, 0), list(array.shape)]
             filled[dtype] = filled.get(dtype, 0) + array.size
             groups.setdefault(dtype, []).append(array)
-        flat = {names[dtype]: np.concatenate([m.ravel() for m in members]) for dtype, members in groups.items()}
-        buffer = io.BytesIO()
-        np.savez(buffer, **flat)
-        return base64.b64encode(buffer.getvalue()).decode("ascii"), layout
+        members = {names[dtype]: [dtype, base64.b64encode(np.concatenate([m.ravel() for m in group]).tobytes()).decode("ascii")]
+                   for dtype, group in groups.items()}
+        return members, layout
 
-    def unpack(text, layout):
-        with np.load(io.BytesIO(base64.b64decode(text)), allow_pickle=False) as npz:
-            members = {key: npz[key] for key in npz.files}
+    def unpack(members, layout):
+        flat = {name: np.frombuffer(base64.b64decode(data), np.dtype(dtype)) for name, (dtype, data) in members.items()}
         result = {}
         for key, (member, offset, shape) in layout.items():
             size = int(np.prod(shape, dtype=np.int64))
-            result[key] = members[member][offset:offset + size].reshape(shape)
+            result[key] = flat[member][offset:offset + size].reshape(shape)
         return result
 
     def send(nonce, payload, arrays):
@@ -120,14 +118,12 @@ def __dlgrade_make_agent(user_ns):
         payload["arrays"], payload["layout"] = pack(arrays)
         publish({MIME: payload})
 
-    shell = get_ipython()
-
     def publish(data):
         """What ``publish_display_data`` sends, without what it does first: flush the output streams (two
         waits on the kernel's IO thread) and copy the data to clean it (the payload is plain JSON).  Those
         were most of a call's cost."""
-        display = shell.display_pub
-        if not hasattr(display, "pub_socket"):  # a kernel of another kind
+        display = getattr(shell, "display_pub", None)
+        if not (hasattr(display, "pub_socket") and hasattr(display, "session")):  # a self-check, another kernel
             publish_display_data(data)
             return
         display.session.send(display.pub_socket, "display_data", {"data": data, "metadata": {}, "transient": {}},
@@ -349,5 +345,5 @@ def __dlgrade_make_agent(user_ns):
     return (call,)
 
 
-__dlgrade_agent__ = __dlgrade_make_agent(get_ipython().user_ns)  # noqa: F821 - defined in the kernel
+__dlgrade_agent__ = __dlgrade_make_agent(get_ipython())  # noqa: F821 - defined in the kernel
 del __dlgrade_make_agent
