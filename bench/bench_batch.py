@@ -1,4 +1,4 @@
-"""A class graded at once: dlgrade batch against the floor, measured in one run.
+"""A class graded at once: dlgrade batch against the floor and against an earlier grader, measured in one run.
 
 Builds a synthetic class of K hw3 P1 submissions from the examples (each zip made unique): mostly
 correct, some buggy (Ali), some crashing (Maryam), one slow (Reza's infinite loop) and one hostile
@@ -6,27 +6,38 @@ correct, some buggy (Ali), some crashing (Maryam), one slow (Reza's infinite loo
 
 * the floor: a fresh Python that imports torch and runs the same definitions (what a student's own
   code costs; no grader can go below it per submission without sharing processes between students);
-* dlgrade on one submission (`grade ZIP`);
-* `grade batch` with 1 and with 2 jobs (amortized seconds per submission; the 2-job speed-up), run back to
-  back ``--repeat`` times: the medians are reported, and the speed-up is the median of the paired ratios
-  (one run of each differs by several per cent from the next on a shared machine);
+* dlgrade on one submission (`grade ZIP`, the TA's and CI's path);
+* `grade batch` with each number of jobs in ``--jobs`` (amortized seconds per submission; the speed-up over
+  one job), run ``--repeat`` times, interleaved: the medians are reported, and a speed-up is the median of
+  the paired ratios (one run differs by several per cent from the next on a shared machine);
+* the peak memory (PSS: pages shared with the zygote or the forkserver count once, shared out) of each
+  worker, each kernel and the zygote, sampled while the batches run;
 * a regrade after a points-only rubric change (served from the cache), as a share of the first run;
+* with ``--baseline REV``, the grader at REV (a git worktree put first on PYTHONPATH) in the same interleaved
+  runs, and whether its gradebook is identical to this one's (it must be: speed changes no verdict);
 * otter-grader and nbgrader when installed (they are not on this machine: reported as absent).
 
-    python bench/bench_batch.py                 # K = 20
-    python bench/bench_batch.py --size 100 --repeat 3 --write bench/RESULTS.md
+    python bench/bench_batch.py                 # K = 20, jobs 1 and 2
+    python bench/bench_batch.py --size 100 --repeat 3 --baseline fc25cd4 --write bench/RESULTS.md
+    python bench/bench_batch.py --size 200 --jobs 1,2,4,8,16      # scaling on a bigger machine
+
+On a machine with N cores, ``--jobs 1,2,…,N`` and a class of at least 20 submissions a job show how
+throughput grows with cores; the memory rows say how many jobs its memory holds.
 """
 from __future__ import annotations
 
 import argparse
 import ast
+import csv
 import importlib.util
 import json
+import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -55,10 +66,90 @@ def build_class(folder: Path, size: int) -> dict[str, int]:
     return counts
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str], env: dict | None = None, memory: "TreeMemory | None" = None) -> float:
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    sampler = TreeMemory(process.pid, memory) if memory is not None else None
+    if process.wait() != 0:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    elapsed = time.perf_counter() - started
+    if sampler is not None:
+        sampler.stop()
+    return elapsed
+
+
+def worktree(revision: str, folder: Path) -> Path:
+    path = folder / f"grader-{revision}"
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(path), revision], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return path
+
+
+ZYGOTE_MARK = "The warm zygote"  # the start of the zygote's source, which is its command line
+
+
+class TreeMemory:
+    """Samples a ``grade batch`` process tree every 50 ms and keeps, into ``peaks``, the highest PSS in MiB
+    of each process by its role: the coordinator, a worker (the coordinator itself with one job), the
+    zygote, a kernel's go-between, a kernel."""
+
+    def __init__(self, root: int, peaks: dict[tuple[str, int], float]):
+        self.root, self.peaks = root, peaks
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._done.wait(0.05):
+            for pid, role in self._roles().items():
+                pss = _pss_mib(pid)
+                if pss is not None:
+                    self.peaks[role, pid] = max(self.peaks.get((role, pid), 0.0), pss)
+
+    def _roles(self) -> dict[int, str]:
+        children: dict[int, list[int]] = {}
+        commands: dict[int, str] = {}
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    parent = int(Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()[1])
+                    commands[int(entry.name)] = Path(f"/proc/{entry.name}/cmdline").read_bytes().decode(errors="replace")
+                except (OSError, IndexError, ValueError):
+                    continue
+                children.setdefault(parent, []).append(int(entry.name))
+        roles = {self.root: "coordinator"}
+        todo = [self.root]
+        while todo:
+            pid = todo.pop()
+            for child in children.get(pid, []):
+                todo.append(child)
+                command = commands.get(child, "")
+                python = Path(command.split("\0", 1)[0]).name.startswith("python")  # not the sandbox around it
+                if roles.get(pid) in ("kernel", "kernel's child"):
+                    roles[child] = "kernel's child"  # what a submission started: counted with nothing
+                elif ZYGOTE_MARK in command and python and roles.get(pid) not in ("zygote", "go-between"):
+                    roles[child] = "zygote"
+                elif roles.get(pid) == "zygote":
+                    roles[child] = "go-between"  # forks the kernel into namespaces of its own, and waits
+                elif roles.get(pid) == "go-between":
+                    roles[child] = "kernel"
+                elif "forkserver" in commands.get(pid, "") and "forkserver" in command:
+                    roles[child] = "worker"
+        return roles
+
+
+def _pss_mib(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def floor_seconds(workdir: Path) -> float:
@@ -85,77 +176,163 @@ def floor_seconds(workdir: Path) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=20)
-    parser.add_argument("--repeat", type=int, default=1, help="Pairs of 1-job and 2-job runs (medians reported).")
+    parser.add_argument("--repeat", type=int, default=1, help="Interleaved rounds of every batch (medians reported).")
+    parser.add_argument("--jobs", default="1,2", help="The numbers of jobs to run the batch with (default 1,2).")
+    parser.add_argument("--baseline", help="A git revision whose grader runs in the same rounds.")
     parser.add_argument("--write", type=Path, help="Also write the figures as Markdown here.")
     args = parser.parse_args()
+    job_counts = [int(n) for n in args.jobs.split(",")]
     with tempfile.TemporaryDirectory(prefix="dlgrade-bench-") as folder:
         root = Path(folder)
         klass = root / "class"
         klass.mkdir()
         counts = build_class(klass, args.size)
+        graders = {"now": {**os.environ, "PYTHONPATH": str(REPO)}}  # this checkout's grader, whatever is installed
+        if args.baseline:
+            graders[args.baseline] = {**os.environ, "PYTHONPATH": str(worktree(args.baseline, root))}
         floor = floor_seconds(root)
-        one = min(timed([*GRADE, str(next(klass.glob("*_Correct_*.zip"))), "--rubric", "hw3", "--format", "json"])
-                  for _ in range(2))
-        samples: dict[int, list[float]] = {1: [], 2: []}
+        correct = str(next(klass.glob("*_Correct_*.zip")))
+        # one submission with the rubric's reference values computed afresh (its first grade on a machine),
+        # and with them kept from an earlier run (every grade after it: grader.values)
+        single: dict[str, list[float]] = {f"{name}, {store}": [] for name in graders for store in ("first", "later")}
+        for name, env in graders.items():
+            timed([*GRADE, correct, "--rubric", "hw3", "--format", "json"], _store(env, root / f"kept-{name}"))
+        samples: dict[tuple[str, int], list[float]] = {(name, jobs): [] for name in graders for jobs in job_counts}
+        memory: dict[int, dict[tuple[str, int], float]] = {jobs: {} for jobs in job_counts}
         for turn in range(args.repeat):
-            for jobs in (1, 2):
-                samples[jobs].append(timed([*GRADE, "batch", str(klass), "-r", "hw3", "-o",
-                                            str(root / f"results{jobs}-{turn}"), "-j", str(jobs), "-q", *TIMEOUTS]))
-        runs = {jobs: statistics.median(seconds) for jobs, seconds in samples.items()}
-        speedups = [one_job / two_jobs for one_job, two_jobs in zip(samples[1], samples[2])]
+            for name, env in graders.items():
+                for attempt in range(2):
+                    single[f"{name}, first"].append(timed([*GRADE, correct, "--rubric", "hw3", "--format", "json"],
+                                                          _store(env, root / f"fresh-{name}-{turn}-{attempt}")))
+                    single[f"{name}, later"].append(timed([*GRADE, correct, "--rubric", "hw3", "--format", "json"],
+                                                          _store(env, root / f"kept-{name}")))
+                for jobs in job_counts:
+                    samples[name, jobs].append(timed(
+                        [*GRADE, "batch", str(klass), "-r", "hw3", "-o", str(root / f"results-{name}-{jobs}-{turn}"),
+                         "-j", str(jobs), "-q", *TIMEOUTS], env, memory[jobs] if name == "now" else None))
+        last = args.repeat - 1
+        same_gradebook = {name: _scores(root / f"results-{name}-{job_counts[-1]}-{last}")
+                          == _scores(root / f"results-now-{job_counts[-1]}-{last}") for name in graders}
         # the same class with every kernel started cold: what the warm zygote saves
-        cold = timed([*GRADE, "batch", str(klass), "-r", "hw3", "-o", str(root / "cold"), "-j", "2", "--cold", "-q",
-                      *TIMEOUTS])
+        most = job_counts[-1]
+        cold = timed([*GRADE, "batch", str(klass), "-r", "hw3", "-o", str(root / "cold"), "-j", str(most), "--cold",
+                      "-q", *TIMEOUTS], graders["now"])
         rubric = root / "rubric"
         shutil.copytree(REPO / "rubrics" / "hw3", rubric)
         (rubric / "rubric.toml").write_text((rubric / "rubric.toml").read_text().replace("points = 3", "points = 4"))
-        shutil.copytree(root / f"results2-{args.repeat - 1}", root / "regrade")
-        regrade = timed([*GRADE, "batch", str(klass), "-r", str(rubric), "-o", str(root / "regrade"), "-q", *TIMEOUTS])
+        shutil.copytree(root / f"results-now-{most}-{last}", root / "regrade")
+        regrade = timed([*GRADE, "batch", str(klass), "-r", str(rubric), "-o", str(root / "regrade"), "-q", *TIMEOUTS],
+                        graders["now"])
+        if args.baseline:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(root / f"grader-{args.baseline}")],
+                           check=False)
     peers = {name: "installed" if importlib.util.find_spec(module) else "not installed"
              for name, module in (("otter-grader", "otter"), ("nbgrader", "nbgrader"))}
     size = args.size
+    runs = {key: statistics.median(seconds) for key, seconds in samples.items()}
     figures = {
-        "class": counts, "floor_s": round(floor, 3), "one_submission_s": round(one, 3), "repeat": args.repeat,
-        "batch_1_job_s": round(runs[1], 2), "batch_2_jobs_s": round(runs[2], 2),
-        "batch_1_job_samples_s": [round(x, 2) for x in samples[1]],
-        "batch_2_jobs_samples_s": [round(x, 2) for x in samples[2]],
-        "amortized_1_job_s": round(runs[1] / size, 3), "amortized_2_jobs_s": round(runs[2] / size, 3),
-        "amortized_2_jobs_cold_s": round(cold / size, 3), "warm_over_cold_2_jobs": round(cold / runs[2], 2),
-        "one_submission_vs_floor": round(one / floor, 2),
-        "amortized_2_jobs_vs_floor": round(runs[2] / size / floor, 2),
-        "speedup_2_jobs": round(statistics.median(speedups), 2),
-        "speedup_2_jobs_range": [round(min(speedups), 2), round(max(speedups), 2)],
-        "regrade_share_of_first_run": round(regrade / runs[2], 4),
+        "class": counts, "size": size, "repeat": args.repeat, "jobs": job_counts, "baseline": args.baseline,
+        "floor_s": round(floor, 3),
+        "one_submission_s": {name: round(statistics.median(times), 3) for name, times in single.items()},
+        "batch_s": {f"{name} -j {jobs}": [round(x, 2) for x in seconds] for (name, jobs), seconds in samples.items()},
+        "amortized_s": {f"{name} -j {jobs}": round(run / size, 3) for (name, jobs), run in runs.items()},
+        "speedup_over_1_job": {jobs: round(statistics.median(one / many for one, many in zip(samples["now", 1], samples["now", jobs])), 2)
+                               for jobs in job_counts if 1 in job_counts},
+        "now_over_baseline": {jobs: round(statistics.median(now / before for now, before in zip(samples["now", jobs], samples[args.baseline, jobs])), 2)
+                              for jobs in job_counts} if args.baseline else {},
+        "one_submission_now_over_baseline": {store: round(statistics.median(single[f"now, {store}"])
+                                                          / statistics.median(single[f"{args.baseline}, {store}"]), 2)
+                                             for store in ("first", "later")} if args.baseline else {},
+        "same_gradebook_as_now": same_gradebook,
+        "amortized_cold_s": round(cold / size, 3), "warm_over_cold": round(cold / runs["now", most], 2),
+        "peak_pss_mib": {jobs: _by_role(peaks) for jobs, peaks in memory.items()},
+        "regrade_share_of_first_run": round(regrade / runs["now", most], 4),
         "peers": peers}
     print(json.dumps(figures, indent=2))
     if args.write:
-        args.write.write_text(markdown(figures, size, args.repeat))
+        text = args.write.read_text(encoding="utf-8") if args.write.exists() else ""
+        kept = text[text.index("<!-- bench_profile.py -->"):] if "<!-- bench_profile.py -->" in text else ""
+        args.write.write_text(markdown(figures) + ("\n" + kept if kept else ""), encoding="utf-8")
     return 0
 
 
-def markdown(f: dict, size: int, repeat: int) -> str:
-    low, high = f["speedup_2_jobs_range"]
+def _store(env: dict | None, folder: Path) -> dict:
+    """``env`` with the grader's cache (its kept reference values) in ``folder``."""
+    return {**(env or os.environ), "DLGRADE_CACHE": str(folder)}
+
+
+def _by_role(peaks: dict[tuple[str, int], float]) -> dict[str, dict[str, int]]:
+    """Per role, the highest of its processes' peaks and their median (a hostile kernel is the highest)."""
+    roles: dict[str, list[float]] = {}
+    for (role, _), mib in peaks.items():
+        roles.setdefault(role, []).append(mib)
+    return {role: {"max": round(max(values)), "median": round(statistics.median(values)), "processes": len(values)}
+            for role, values in sorted(roles.items())}
+
+
+def _scores(results: Path) -> list[list[str]]:
+    """The gradebook's rows, without the columns that record when and how long."""
+    with open(results / "gradebook.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    keep = [i for i, name in enumerate(rows[0]) if not any(word in name.lower() for word in ("time", "graded_at", "duration"))]
+    return [[row[i] for i in keep if i < len(row)] for row in rows]
+
+
+def markdown(f: dict) -> str:
+    size, repeat, base, most = f["size"], f["repeat"], f["baseline"], f["jobs"][-1]
+    floor = f["floor_s"]
+    command = (f"python bench/bench_batch.py --size {size} --repeat {repeat} --jobs {','.join(map(str, f['jobs']))}"
+               + (f" --baseline {base}" if base else "") + " --write bench/RESULTS.md")
+    rows = [f"| floor: fresh Python, `import torch`, the definitions | {floor} | 1 × floor | |"]
+    for key, seconds in f["one_submission_s"].items():
+        name, store = key.split(", ")
+        label = ("`grade` one correct submission, " + ("the rubric's first on this machine" if store == "first" else
+                 "reference values kept from an earlier grade") + ("" if name == "now" else f", at {name}"))
+        rows.append(f"| {label} | {seconds} | {seconds / floor:.2f} × floor | |")
+    for key, seconds in f["amortized_s"].items():
+        name, jobs = key.split(" -j ")
+        label = f"`grade batch -j {jobs}`, amortized per submission" + ("" if name == "now" else f", at {name}")
+        speedup = f"{f['speedup_over_1_job'][int(jobs)]} × one job's throughput" if name == "now" and 1 in f["jobs"] else ""
+        rows.append(f"| {label} | {seconds} | {seconds / floor:.2f} × floor | {speedup} |")
+    rows.append(f"| `grade batch -j {most} --cold` (every kernel started fresh), amortized | {f['amortized_cold_s']} | "
+                f"{f['amortized_cold_s'] / floor:.2f} × floor | warm kernels: {f['warm_over_cold']} × the throughput |")
+    rows.append(f"| regrade after a points-only change | "
+                f"{round(f['regrade_share_of_first_run'] * f['amortized_s'][f'now -j {most}'] * size, 2)} | "
+                f"{100 * f['regrade_share_of_first_run']:.2f} % of the first run | |")
+    against = ""
+    if base:
+        ratios = ", ".join(f"{jobs} job{'s' if jobs > 1 else ''}: {ratio}" for jobs, ratio in f["now_over_baseline"].items())
+        same = "identical" if all(f["same_gradebook_as_now"].values()) else "**different**"
+        against = (f"\n\nAgainst the grader at `{base}`, in the same interleaved rounds: batch time now ÷ then, medians of "
+                   f"the paired runs — {ratios}; one submission, the rubric's first: {f['one_submission_now_over_baseline']['first']}, "
+                   f"later ones: {f['one_submission_now_over_baseline']['later']}. The two "
+                   f"gradebooks (every student's scores, the timing columns left out) are {same}.")
+    roles = ("coordinator", "worker", "zygote", "kernel")
+    memory = ["| jobs | " + " | ".join(roles) + " |", "| ---: | ---: | ---: | ---: | ---: |"]
+    for jobs, peaks in f["peak_pss_mib"].items():
+        memory.append(f"| {jobs} | " + " | ".join(
+            f"{peaks[role]['median']} MiB (highest {peaks[role]['max']}, {peaks[role]['processes']} "
+            f"process{'es' if peaks[role]['processes'] != 1 else ''})"
+            if role in peaks else "—" for role in roles) + " |")
+    samples = "; ".join(f"{key}: {', '.join(map(str, seconds))} s" for key, seconds in f["batch_s"].items())
     return f"""# Benchmark results
 
-Command: `python bench/bench_batch.py --size {size} --repeat {repeat} --write bench/RESULTS.md` (one
-invocation, this machine: 2 cores; every figure below comes from it).  `grade batch -j 1` and `-j 2`
-ran back to back {repeat} time(s), taking {', '.join(map(str, f['batch_1_job_samples_s']))} s (1 job) and
-{', '.join(map(str, f['batch_2_jobs_samples_s']))} s (2 jobs): their rows give the medians, and the speed-up is the
-median of the {repeat} paired ratios (from {low} to {high}).
+Command: `{command}` (one invocation, this machine: 2 cores; every figure below comes from it).  Every
+batch ran {repeat} time(s), interleaved ({samples}); the rows give the medians.
 
 Class: {size} hw3 P1 submissions — {', '.join(f'{v} {k}' for k, v in f['class'].items())}; the slow and
 hostile ones are bounded by `--call-timeout 3 --cell-timeout 3`.
 
-| measure | seconds | ratio |
-| --- | --- | --- |
-| floor: fresh Python, `import torch`, the definitions | {f['floor_s']} | 1 |
-| `grade` one correct submission | {f['one_submission_s']} | {f['one_submission_vs_floor']} × floor |
-| `grade batch -j 1`, amortized per submission | {f['amortized_1_job_s']} | {round(f['amortized_1_job_s'] / f['floor_s'], 2)} × floor |
-| `grade batch -j 2`, amortized per submission | {f['amortized_2_jobs_s']} | {f['amortized_2_jobs_vs_floor']} × floor |
-| `grade batch -j 2 --cold` (every kernel started fresh), amortized | {f['amortized_2_jobs_cold_s']} | {round(f['amortized_2_jobs_cold_s'] / f['floor_s'], 2)} × floor |
-| warm kernels over cold (throughput, 2 jobs) | | {f['warm_over_cold_2_jobs']} × |
-| 2 jobs over 1 job (throughput) | | {f['speedup_2_jobs']} × |
-| regrade after a points-only change | {round(f['regrade_share_of_first_run'] * f['batch_2_jobs_s'], 2)} | {100 * f['regrade_share_of_first_run']:.2f} % of the first run |
+| measure | seconds | against the floor | |
+| --- | ---: | ---: | --- |
+{chr(10).join(rows)}{against}
+
+Peak memory of each process, proportional set size (a page shared by several processes counts as its
+share; the kernels share torch and numpy with the zygote they are forked from), sampled every 50 ms during
+the batches: the median of the processes of each role, and the highest (a hostile submission's kernel
+allocates up to its limit). With one job the coordinator grades itself: it is the worker.
+
+{chr(10).join(memory)}
 
 Peers: {', '.join(f'{k} {v}' for k, v in f['peers'].items())} (nothing to compare against on this machine).
 """

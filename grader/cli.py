@@ -24,7 +24,7 @@ from rich.text import Text
 
 from . import __version__
 from . import rubric as rubric_module
-from . import environment
+from . import environment, values
 from .faults import GraderFault
 from .grading import GradingOptions, grade
 from .rehearsal import rehearse
@@ -168,12 +168,15 @@ def submission_command(submission: Path, rubric_spec: str | None, output_format:
     if student_name or student_id:
         first, _, last = (student_name or "").strip().partition(" ")
         identity = Student(first or None, last or None, student_id or None)
+    kept = values.load(rubric.values_version)  # what the references computed in an earlier run
     options = GradingOptions(limit_overrides=overrides, keep_workspace=keep_workspace, sandbox=sandbox_mode,
-                             data_dir=data_dir, environment_paths=_course_environment(rubric), identity=identity)
+                             data_dir=data_dir, environment_paths=_course_environment(rubric), identity=identity,
+                             expected_cache=dict(kept))
     try:
         report = grade(submission, rubric, options)
     except RuntimeError as exc:  # --sandbox require on a machine without it: the machine's fault, not the student's
         raise click.exceptions.Exit(_fail(str(exc), EXIT_GRADER_FAULT))
+    values.save(rubric.values_version, options.expected_cache, loaded=len(kept))
     _emit(localize(report, language, rubric), output_format, out_dir)
     _exit_for_fault(report)
     if report.error:

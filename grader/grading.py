@@ -72,7 +72,8 @@ def grade(zip_path: Path, rubric: Rubric, options: GradingOptions | None = None)
     started, clock = datetime.now(timezone.utc), time.monotonic()
     if rubric.notebooks:
         kernel_machinery()  # before the references' thread starts importing (see kernel_machinery)
-    import_references_meanwhile(rubric)
+    if not any(key[0] == rubric.values_version for key in options.expected_cache):  # else needed only on a miss
+        import_references_meanwhile(rubric)
     limits = rubric.limits.merged(options.limit_overrides)
     student, name_warning = ((options.identity, None) if options.identity is not None
                              else identify(zip_path.name, rubric.submission_pattern))

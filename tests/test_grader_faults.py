@@ -27,6 +27,7 @@ EXIT_GRADER_FAULT = 4
 def _venv(plant) -> Path:
     """A venv that sees the installed dlgrade, with something broken planted in its own site-packages."""
     home = Path(tempfile.mkdtemp(prefix="dlgrade-broken-"))
+    home.chmod(0o755)  # as an installed Python is: the sandboxed kernel runs it under a uid of its own
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(home)], check=True,
                    timeout=120)
     plant(next((home / "lib").glob("python3*/site-packages")), home)

@@ -135,8 +135,16 @@ def run_cases(context: CheckContext, generator: Generator, count: int, all_or_no
               run_case: Callable[[Case, CaseTally], Verdict | None], **details: Any) -> Verdict:
     """Run ``run_case`` on each seeded case; it records into the tally, or returns a Verdict that ends
     the item at once (the function is missing).  After a hang or a crash the other cases are not run."""
-    return _tallied(make_cases(context.rubric.id, context.item.id, generator, count), all_or_nothing, run_case,
-                    details)
+    return _tallied(item_cases(context, generator, count), all_or_nothing, run_case, details)
+
+
+def item_cases(context: CheckContext, generator: Generator, count: int) -> list[Case]:
+    """The item's cases, made once for every student of a session (and kept between runs with the
+    reference values: ``grader.values``)."""
+    key = (context.rubric.values_version, context.item.id, "cases", count)
+    if key not in context.expected_cache:
+        context.expected_cache[key] = make_cases(context.rubric.id, context.item.id, generator, count)
+    return context.expected_cache[key]
 
 
 def _tallied(cases: list[Case], all_or_nothing: bool, run_case: Callable[[Case, CaseTally], Verdict | None],
@@ -162,7 +170,7 @@ def planned_cases(context: CheckContext, generator: Generator, count: int, all_o
     a case's last call returned (None: nothing).  A case may be a chain (a forward whose kept result the
     backward receives): a call that fails stops its chain, and the feedback names it.  A missing function
     ends the item; a hang or a crash ends the request, and the cases after it are not run."""
-    cases = make_cases(context.rubric.id, context.item.id, generator, count)
+    cases = item_cases(context, generator, count)
     chains = {case.index: _chain(prepare(case)) for case in cases}
     return Planned([call for chain in chains.values() for call in chain],
                    lambda results: _judged_cases(context, cases, chains, results, all_or_nothing, judge, details))

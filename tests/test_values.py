@@ -1,0 +1,105 @@
+"""Reference values kept between runs: the same values come back, anything else is ignored, and a later
+`grade` of the same rubric neither imports torch nor changes a verdict."""
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader import values
+from grader.checks.cases import Case
+from grader.checks.gradient import ReferenceGradients
+
+REPO = Path(__file__).resolve().parents[1]
+SARA = next((REPO / "submissions_example").glob("HW3_Sara_*.zip"))
+ALI = next((REPO / "submissions_example").glob("HW3_Ali_*.zip"))
+VERSION = ("rubric-digest", "references-digest")
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLGRADE_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def some_values(version=VERSION):
+    case = Case(0, "case 1 (n=2)", {"n": 2}, {"x": np.arange(6.0).reshape(2, 3), "params": {"w": np.ones((2, 1))}})
+    gradients = ReferenceGradients({"dx": np.eye(2)}, [np.zeros((2, 3))], None, [np.ones(3, dtype=np.float32)])
+    return {(version, "p1.f", "cases", 1): [case],
+            (version, "p1.f", 0): {"y": np.array([[1.5, -2.0]]), "n": (3, True, None)},
+            (version, "p1.g", 0): gradients,
+            (("another", "version"), "p1.f", 0): np.zeros(2)}
+
+
+def same(a, b) -> bool:
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
+    if isinstance(a, (Case, ReferenceGradients)):
+        return type(a) is type(b) and all(same(x, y) for x, y in zip(vars(a).values(), vars(b).values()))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def test_values_come_back_as_they_were_kept_for_their_version_only(cache):
+    kept = some_values()
+    values.save(VERSION, kept)
+    loaded = values.load(VERSION)
+    assert loaded.keys() == {key for key in kept if key[0] == VERSION}
+    assert all(same(kept[key], loaded[key]) for key in loaded)
+    assert values.load(("edited", "references-digest")) == {}  # an edit of the rubric starts afresh
+
+
+def test_nothing_new_nothing_written(cache):
+    values.save(VERSION, some_values(), loaded=3)
+    assert not values.store_path(VERSION).exists()
+
+
+@pytest.mark.parametrize("forge", [
+    lambda stored: "not json",
+    lambda stored: json.dumps({**stored, "format": 99}),
+    lambda stored: json.dumps({**stored, "version": ["other", "version"]}),
+    lambda stored: json.dumps({**stored, "arrays": {"g0": ["|O", base64.b64encode(b"\x80\x04cos\nsystem\n").decode()]}}),
+    lambda stored: json.dumps({**stored, "entries": [{"key": ["p1.f", 0],
+                                                      "value": {"t": "dict", "keys": ["__record__"],
+                                                                "v": [{"t": "scalar", "v": "Popen"}]}}]}),
+    lambda stored: json.dumps({**stored, "entries": [{"key": [{"x": 1}], "value": {"t": "scalar", "v": 1}}]}),
+])
+def test_a_store_that_cannot_be_read_is_ignored(cache, forge):
+    values.save(VERSION, some_values())
+    path = values.store_path(VERSION)
+    path.write_text(forge(json.loads(path.read_text())))
+    assert values.load(VERSION) == {}
+
+
+def grade(cache: Path, submission: Path, *python: str) -> dict:
+    command = [sys.executable, *python] if python else [sys.executable, "-m", "grader"]
+    done = subprocess.run([*command, str(submission), "--rubric", "hw3", "--format", "json"], capture_output=True,
+                          text=True, env={**os.environ, "DLGRADE_CACHE": str(cache)}, timeout=300)
+    return json.loads(done.stdout[done.stdout.index("{"):])
+
+
+TORCH_AFTER = ("import sys, runpy\n"
+               "try:\n    sys.argv = ['grade', *sys.argv[1:]]\n    runpy.run_module('grader', run_name='__main__')\n"
+               "except SystemExit:\n    pass\n"
+               "print('torch imported' if 'torch' in sys.modules else 'no torch')\n")
+
+
+def test_a_later_grade_of_the_same_rubric_imports_no_torch_and_grades_alike(tmp_path):
+    cache = tmp_path / "cache"
+    first = {name: grade(cache, path) for name, path in (("sara", SARA), ("ali", ALI))}
+    assert list((cache / "values").iterdir())
+    done = subprocess.run([sys.executable, "-c", TORCH_AFTER, str(ALI), "--rubric", "hw3", "--format", "json"],
+                          capture_output=True, text=True, env={**os.environ, "DLGRADE_CACHE": str(cache)}, timeout=300)
+    assert done.stdout.rstrip().endswith("no torch")
+    for name, path in (("sara", SARA), ("ali", ALI)):
+        again = grade(cache, path)
+        assert [(i["id"], i["status"], i["score"], i["feedback"]) for i in again["items"]] == \
+            [(i["id"], i["status"], i["score"], i["feedback"]) for i in first[name]["items"]]
+    assert first["sara"]["total"]["score"] == 20 and first["ali"]["total"]["score"] < 20
