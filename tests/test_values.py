@@ -103,3 +103,20 @@ def test_a_later_grade_of_the_same_rubric_imports_no_torch_and_grades_alike(tmp_
         assert [(i["id"], i["status"], i["score"], i["feedback"]) for i in again["items"]] == \
             [(i["id"], i["status"], i["score"], i["feedback"]) for i in first[name]["items"]]
     assert first["sara"]["total"]["score"] == 20 and first["ali"]["total"]["score"] < 20
+
+
+def test_a_students_kernel_cannot_read_the_kept_values(cache, tmp_path):
+    from grader.execution import sandbox
+    from grader.execution.kernel import KernelSession
+    from grader.execution.limits import Limits
+
+    values.save(VERSION, some_values())
+    path = values.store_path(VERSION)
+    assert path.stat().st_mode & 0o077 == 0  # the grader's user's alone
+    protections = sandbox.protections_for("auto", Limits())
+    if not (protections.isolation == "bubblewrap" or protections.unprivileged_user):
+        pytest.skip("neither the sandbox nor a kernel uid of its own is in force on this machine")
+    (tmp_path / "work").mkdir()
+    with KernelSession(tmp_path / "work", Limits(), protections=protections) as kernel:
+        outcome = kernel.execute(f"print(len(open({str(path)!r}).read()))", 20)
+    assert outcome.status == "error" and outcome.ename in ("FileNotFoundError", "PermissionError")
