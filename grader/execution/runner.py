@@ -264,13 +264,17 @@ class NotebookRunner:
             return False
         started = time.monotonic()
         self._session.restart()
-        for unit in self._succeeded:
+        for group in _groups(self._succeeded):  # a run of definitions cells in one request, as they first ran
             left = self._replay_budget_left() - (time.monotonic() - started)
             if left <= 0:
                 self._session.shutdown()
                 break
-            code = definitions_program([unit], [""]) if unit.definitions else unit.source
-            self._session.execute(code, min(self.limits.cell_timeout_s, left))
+            step = min(self.limits.cell_timeout_s, left)
+            if group[0].definitions:
+                nonces = [secrets.token_hex(8) for _ in group]
+                self._session.execute(definitions_program(group, nonces), left, [step] * len(group), nonces)
+            else:
+                self._session.execute(group[0].source, step)
         self.replay_s += time.monotonic() - started
         if not self._session.alive:
             return False
