@@ -2,8 +2,9 @@
 
 On a busy machine a correct call can take many times its quiet duration on the wall clock, while the
 kernel waits for a CPU that other work holds.  ``KernelClock`` takes that wait away: the time the
-kernel's main thread (where ipykernel runs the student's code) or the grader's thread that watches it
-(and reads its answers) was runnable but not running, from ``/proc/PID/schedstat``.  Running, sleeping
+kernel's own threads (ipykernel's: the main one, where the student's code runs, and the IO thread that
+sends its answers) or the grader's thread that watches it (and reads its answers) were runnable but not
+running, from ``/proc/PID/task/TID/schedstat``.  Running, sleeping
 and blocking still count, so a ``sleep`` or an endless loop is stopped at its limit.
 
 A wait the student causes is never taken away: code is also past its limit once the kernel's processes
@@ -67,10 +68,18 @@ class Mark:
 class KernelClock:
     """The clock of one kernel: ``pid`` its main process on this host (None: only the grader's own wait is
     known), ``uid`` the kernel's own user when it has one (every process it starts keeps it), else its
-    processes are those of its session."""
+    processes are those of its session.  The waits counted are those of the kernel's own threads, the ones
+    it had when it started (ipykernel's: the main one, and the IO thread that sends every answer, so an
+    answer the machine's load holds up is not charged to its call); a thread the student's code starts
+    is not among them."""
 
     pid: int | None = None
     uid: int | None = None
+    threads: tuple[int, ...] | None = None  # None: those it has now
+
+    def __post_init__(self) -> None:
+        if self.threads is None:
+            self.threads = _threads(self.pid)
 
     def mark(self) -> Mark:
         fields = _stat_fields(self.pid) if self.pid is not None else None
@@ -87,7 +96,7 @@ class KernelClock:
         return self._cpu_since_s(since) > limit_s
 
     def _waited_s(self) -> float:
-        kernel = _run_queue_wait_s(f"/proc/{self.pid}/schedstat") if self.pid is not None else 0.0
+        kernel = sum(_run_queue_wait_s(f"/proc/{self.pid}/task/{thread}/schedstat") for thread in self.threads)
         return kernel + _run_queue_wait_s("/proc/thread-self/schedstat")
 
     def _cpu_since_s(self, since: Mark) -> float:
@@ -111,6 +120,16 @@ class KernelClock:
                 continue
             used += _cpu_s(fields, children=True)
         return used
+
+
+def _threads(pid: int | None) -> tuple[int, ...]:
+    """The threads of process ``pid`` now (its main thread alone when they cannot be listed)."""
+    if pid is None:
+        return ()
+    try:
+        return tuple(int(name) for name in os.listdir(f"/proc/{pid}/task"))
+    except (OSError, ValueError):
+        return (pid,)
 
 
 def kernel_pid(uid: int | None, launcher_pid: int | None) -> int | None:
