@@ -11,7 +11,7 @@ correct, some buggy (Ali), some crashing (Maryam), one slow (Reza's infinite loo
   one job), run ``--repeat`` times, interleaved: the medians are reported, and a speed-up is the median of
   the paired ratios (one run differs by several per cent from the next on a shared machine);
 * the peak memory (PSS: pages shared with the zygote or the forkserver count once, shared out) of each
-  worker, each kernel and the zygote, sampled while the batches run;
+  worker, each kernel and the zygote, sampled in batches of its own (sampling slows what it samples);
 * a regrade after a points-only rubric change (served from the cache), as a share of the first run;
 * with ``--baseline REV``, the grader at REV (a git worktree put first on PYTHONPATH) in the same interleaved
   runs, and whether its gradebook is identical to this one's (it must be: speed changes no verdict);
@@ -209,7 +209,12 @@ def main() -> int:
                 for jobs in job_counts:
                     samples[name, jobs].append(timed(
                         [*GRADE, "batch", str(klass), "-r", "hw3", "-o", str(root / f"results-{name}-{jobs}-{turn}"),
-                         "-j", str(jobs), "-q", *TIMEOUTS], env, memory[jobs] if name == "now" else None))
+                         "-j", str(jobs), "-q", *TIMEOUTS], env))
+        # memory in runs of its own: reading every process's smaps_rollup 20 times a second takes CPU and
+        # the processes' memory locks, which would slow the runs it sampled
+        for jobs in job_counts:
+            timed([*GRADE, "batch", str(klass), "-r", "hw3", "-o", str(root / f"memory-{jobs}"), "-j", str(jobs), "-q",
+                   *TIMEOUTS], graders["now"], memory[jobs])
         last = args.repeat - 1
         same_gradebook = {name: _scores(root / f"results-{name}-{job_counts[-1]}-{last}")
                           == _scores(root / f"results-now-{job_counts[-1]}-{last}") for name in graders}
@@ -329,7 +334,7 @@ hostile ones are bounded by `--call-timeout 3 --cell-timeout 3`.
 
 Peak memory of each process, proportional set size (a page shared by several processes counts as its
 share; the kernels share torch and numpy with the zygote they are forked from), sampled every 50 ms during
-the batches: the median of the processes of each role, and the highest (a hostile submission's kernel
+batches of their own (not the timed ones): the median of the processes of each role, and the highest (a hostile submission's kernel
 allocates up to its limit). With one job the coordinator grades itself: it is the worker.
 
 {chr(10).join(memory)}
