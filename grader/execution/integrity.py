@@ -54,7 +54,6 @@ def agent_name() -> str:
 def install_code(agent_source: str, name: str, nonce: str) -> str:
     """Define the agent, bind it under ``name`` only, and publish its fingerprint with ``nonce``."""
     return as_one_token(
-        "get_ipython().user_ns.pop('__dlgrade_definitions__', None)\n"
         f"exec(compile({agent_source!r}, '<dlgrade agent>', 'exec'), get_ipython().user_ns)\n"
         f"get_ipython().user_ns[{name!r}] = get_ipython().user_ns.pop('__dlgrade_agent__')\n"
         f"{FINGERPRINT_SOURCE}\n"
