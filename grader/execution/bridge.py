@@ -170,13 +170,8 @@ def encode(value: Any, arrays: dict) -> dict:
 
 def _payload(outputs: list[dict], nonce: str) -> dict | None:
     """The last response among ``outputs`` that carries ``nonce``."""
-    payload = None
-    for output in outputs:
-        data = output.get("data") if output.get("output_type") == "display_data" else None
-        candidate = data.get(MIME) if isinstance(data, dict) else None
-        if isinstance(candidate, dict) and candidate.get("nonce") == nonce:
-            payload = candidate
-    return payload
+    output = by_nonce(outputs).get(nonce)
+    return output["data"][MIME] if output is not None else None
 
 
 def by_nonce(outputs: list[dict]) -> dict[str, dict]:
