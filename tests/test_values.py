@@ -1,6 +1,7 @@
 """Reference values kept between runs: the same values come back, anything else is ignored, and a later
 `grade` of the same rubric neither imports torch nor changes a verdict."""
 import base64
+import dataclasses
 import json
 import os
 import subprocess
@@ -120,3 +121,44 @@ def test_a_students_kernel_cannot_read_the_kept_values(cache, tmp_path):
     with KernelSession(tmp_path / "work", Limits(), protections=protections) as kernel:
         outcome = kernel.execute(f"print(len(open({str(path)!r}).read()))", 20)
     assert outcome.status == "error" and outcome.ename in ("FileNotFoundError", "PermissionError")
+
+
+def batch_scores(cache: Path, klass: Path, out: Path, jobs: int) -> dict:
+    subprocess.run([sys.executable, "-m", "grader", "batch", str(klass), "--rubric", "hw3", "-o", str(out), "-j",
+                    str(jobs), "-q"], check=True, capture_output=True, env={**os.environ, "DLGRADE_CACHE": str(cache)},
+                   timeout=600)
+    report = json.loads(next((out / "reports").glob("*.json")).read_text())
+    return {item["id"]: item["score"] for item in report["items"]}
+
+
+def shifted(value):
+    """Every float array of ``value`` moved by one: values no correct answer matches."""
+    if isinstance(value, np.ndarray):
+        return value + 1.0 if value.dtype.kind == "f" else value
+    if isinstance(value, (list, tuple)):
+        return type(value)(shifted(item) for item in value)
+    if isinstance(value, dict):
+        return {key: shifted(item) for key, item in value.items()}
+    if dataclasses.is_dataclass(value):
+        return type(value)(**{field.name: shifted(getattr(value, field.name)) for field in dataclasses.fields(value)})
+    return value
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_batch_keeps_the_values_and_a_later_batch_grades_from_them(cache, tmp_path, jobs):
+    klass = tmp_path / "class"
+    klass.mkdir()
+    (klass / SARA.name).write_bytes(SARA.read_bytes())
+    assert set(batch_scores(cache, klass, tmp_path / "first", jobs).values()) != {0}
+    [store] = (cache / "values").iterdir()  # written by the worker that computed them
+    version = tuple(json.loads(store.read_text())["version"])
+    kept = values.load(version)
+    assert any(key[1] == "p1.rnn_cell_backward" for key in kept)
+    # the later batch's verdict follows the kept values: they were read, not computed again
+    doctored = {key: shifted(value) if key[1] == "p1.rnn_cell_backward" and key[2] != "cases" else value
+                for key, value in kept.items()}
+    store.unlink()
+    values.save(version, doctored)
+    again = batch_scores(cache, klass, tmp_path / "later", jobs)
+    assert again.pop("p1.rnn_cell_backward") == 0
+    assert all(score > 0 for score in again.values())

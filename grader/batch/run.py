@@ -9,7 +9,8 @@ preflight) stops the run with the reason, keeping everything graded before it.
 Resumable by construction: a report enters the database (keyed by the submission's bytes, the rubric's
 executed parts and the grader's code) in one transaction as soon as it is graded, so a run killed at
 any point — even with SIGKILL — and started again grades only what is not there yet.  Workers are
-forked from a server that has imported torch and the references once, and die with it.
+forked from a server that has imported the grader once (and torch and the references, when their values
+are not kept on this machine yet: ``grader.values``), and die with it.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import late as late_policy
-from .. import __version__, environment
+from .. import __version__, environment, values
 from ..execution import preflight
 from ..execution.limits import Limits
 from ..execution.runner import kernel_machinery
@@ -110,6 +111,7 @@ class _WorkerState:
     local run's workers share the coordinator's)."""
 
     expected: dict = field(default_factory=dict)
+    kept: dict = field(default_factory=dict)  # per rubric version: how many of ``expected`` are on disk
     zygote: Zygote | None = None
     zygote_failed: bool = False  # once: kernels then start cold for the rest of the run
 
@@ -148,16 +150,30 @@ def _start_zygote(options: GradingOptions, wait: bool = True) -> Zygote | None:
     return zygote
 
 
-def _warm(options: GradingOptions) -> GradingOptions:
+def _warm(options: GradingOptions, rubric: Rubric) -> GradingOptions:
     zygote = options.zygote if options.zygote is not None else _WORKER.zygote_for(options)
+    if rubric.values_version not in _WORKER.kept:  # the values an earlier run kept: no reference runs again
+        kept = values.load(rubric.values_version)
+        _WORKER.expected.update(kept)
+        _WORKER.kept[rubric.values_version] = len(kept)
     return dataclasses.replace(options, expected_cache=_WORKER.expected, zygote=zygote)
+
+
+def _keep_values(rubric: Rubric) -> None:
+    """What the references computed for this worker's submissions, kept for later runs (and workers)."""
+    version = rubric.values_version
+    computed = sum(1 for key in _WORKER.expected if isinstance(key, tuple) and key and key[0] == version)
+    if computed > _WORKER.kept[version]:
+        values.save(version, _WORKER.expected, loaded=_WORKER.kept[version])
+        _WORKER.kept[version] = computed
 
 
 def _grade_twice_on_fault(path: Path, rubric: Rubric, options: GradingOptions) -> dict:
     """A report; a submission the grader failed (a transient fault: memory, a dying zygote) is graded once more."""
-    report = grade(path, rubric, _warm(options))
+    report = grade(path, rubric, _warm(options, rubric))
     if report.grader_error:
-        report = grade(path, rubric, _warm(options))
+        report = grade(path, rubric, _warm(options, rubric))
+    _keep_values(rubric)
     return report.to_dict()
 
 
@@ -317,9 +333,12 @@ class Batch:
 
     def _grade_in_pool(self, todo: list[tuple[Entry, str]], options: GradingOptions):
         # forkserver, not fork: this process has threads (the progress display); the server imports the
-        # grader, torch and the references once and every worker is forked from it warm
+        # grader once (and torch and the references while their values are not kept on this machine) and
+        # every worker is forked from it warm
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["grader.grading", "grader.batch.run", "torch", *self._reference_modules()])
+        kept = values.store_path(self.rubric.values_version).exists()
+        context.set_forkserver_preload(["grader.grading", "grader.batch.run",
+                                        *([] if kept else ["torch", *self._reference_modules()])])
         with concurrent.futures.ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_die_with_parent) as pool:
             try:
                 futures = {pool.submit(grade_path, str(entry.path), str(self.rubric.path), options): (entry, key)
