@@ -54,9 +54,12 @@ def save(version: tuple[str, str], values: dict, loaded: int = 0) -> None:
     entries = []
     for key, value in mine.items():
         try:
-            entries.append({"key": list(key), "value": bridge.encode(_plain(value), arrays)})
-        except TypeError:  # a value the encoding does not hold is computed again next time
+            bridge.encode(_plain(value), {})
+        except TypeError:  # a value the encoding does not hold (the session's planned calls) is made again
             continue
+        entries.append({"key": list(key), "value": bridge.encode(_plain(value), arrays)})
+    if len(entries) <= loaded:
+        return
     stored = {"format": FORMAT, "version": list(version), "entries": entries, **bridge.packed_arrays(arrays)}
     try:
         write_atomic(store_path(version), json.dumps(stored))

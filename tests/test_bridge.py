@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from grader.execution import bridge, integrity
+from grader.execution.runner import Call
 
 
 def outputs_with(payload, nonce="n1", arrays=None, extra=()):
@@ -15,8 +16,11 @@ def outputs_with(payload, nonce="n1", arrays=None, extra=()):
 
 def test_a_batch_embeds_structures_arrays_and_handles():
     args = [np.arange(3.0), {"W": np.eye(2), "n": 2, "name": "x"}, (1.5, None), bridge.Handle("h1")[3]]
-    text, nonce = bridge.request_text("f", args, keep="h2", tensors=False)
-    other, other_nonce = bridge.request_text("g", [], keep=None, tensors=True)
+    call = Call("f", args, keep="h2")
+    text, nonce = call.request()
+    other, other_nonce = Call("g", [], tensors=True).request()
+    again, again_nonce = call.request()  # the same call for the next student: a nonce of its own
+    assert again_nonce not in (nonce, other_nonce) and json.loads(again) == {**json.loads(text), "nonce": again_nonce}
     cell = integrity.guarded_batch("__dlgrade_agent_x__", "123", [text, other])
     code = next(node.value for node in ast.walk(ast.parse(cell)) if isinstance(node, ast.Constant)
                 and isinstance(node.value, str) and "__dlgrade_request__" in node.value)  # the one literal run

@@ -60,6 +60,11 @@ def test_values_come_back_as_they_were_kept_for_their_version_only(cache):
 def test_nothing_new_nothing_written(cache):
     values.save(VERSION, some_values(), loaded=3)
     assert not values.store_path(VERSION).exists()
+    # what the encoding does not hold (a session's planned calls) is neither kept nor counted as new
+    values.save(VERSION, {**some_values(), (VERSION, "p1.f", "calls", 1): {0: [object()]}}, loaded=3)
+    assert not values.store_path(VERSION).exists()
+    values.save(VERSION, {**some_values(), (VERSION, "p1.f", "calls", 1): {0: [object()]}})
+    assert values.load(VERSION).keys() == {key for key in some_values() if key[0] == VERSION}
 
 
 @pytest.mark.parametrize("forge", [

@@ -171,7 +171,12 @@ def planned_cases(context: CheckContext, generator: Generator, count: int, all_o
     backward receives): a call that fails stops its chain, and the feedback names it.  A missing function
     ends the item; a hang or a crash ends the request, and the cases after it are not run."""
     cases = item_cases(context, generator, count)
-    chains = {case.index: _chain(prepare(case)) for case in cases}
+    # the same calls for every student of a session (the grader chooses every input): made, and their
+    # requests encoded, once
+    key = (context.rubric.values_version, context.item.id, "calls", count)
+    if key not in context.expected_cache:
+        context.expected_cache[key] = {case.index: _chain(prepare(case)) for case in cases}
+    chains = context.expected_cache[key]
     return Planned([call for chain in chains.values() for call in chain],
                    lambda results: _judged_cases(context, cases, chains, results, all_or_nothing, judge, details))
 

@@ -57,23 +57,28 @@ class Response:
     traced: list[str] = field(default_factory=list)  # functions called, when the call was traced
 
 
-def request_text(function: str | Handle, args: list, *, keep: str | None, tensors: bool, trace: bool = False,
-                 kwargs: dict | None = None, op: str = "call",
-                 pick: tuple[int, ...] | None = None) -> tuple[str, str]:
-    """The JSON request for the agent's ``call``, and the nonce its response will carry.
-    ``function`` is a name in the notebook or a ``Handle`` of a kept object; ``op`` is call, or one of
-    the agent's operations on a kept module (eval, parameters, gradient_flow); ``pick`` sends back only
-    those elements of a returned tuple (the others as None), so a cache nobody grades never crosses."""
+def request_body(function: str | Handle, args: list, *, keep: str | None, tensors: bool, trace: bool = False,
+                 kwargs: dict | None = None, op: str = "call", pick: tuple[int, ...] | None = None) -> str:
+    """The JSON request for the agent's ``call`` but its nonce (``with_nonce`` adds one to each request
+    made of it): the same for every student given the same call, so it is encoded once.  ``function`` is
+    a name in the notebook or a ``Handle`` of a kept object; ``op`` is call, or one of the agent's
+    operations on a kept module (eval, parameters, gradient_flow); ``pick`` sends back only those elements
+    of a returned tuple (the others as None), so a cache nobody grades never crosses."""
     arrays: dict[str, np.ndarray] = {}
     nodes = [encode(arg, arrays) for arg in args]
     keyword_nodes = {key: encode(value, arrays) for key, value in (kwargs or {}).items()}
     if isinstance(function, Handle):
         function = {"id": function.id, "path": list(function.path)}
-    nonce = secrets.token_hex(8)
     request = {"function": function, "args": nodes, "kwargs": keyword_nodes, "op": op, "keep": keep,
-               "tensors": tensors, "nonce": nonce, "trace": trace, "pick": list(pick) if pick is not None else None,
+               "tensors": tensors, "trace": trace, "pick": list(pick) if pick is not None else None,
                **packed_arrays(arrays)}
-    return json.dumps(request), nonce
+    return json.dumps(request)
+
+
+def with_nonce(body: str) -> tuple[str, str]:
+    """A request of ``body`` (a JSON object) carrying a fresh nonce, and the nonce."""
+    nonce = secrets.token_hex(8)
+    return f'{body[:-1]}, "nonce": "{nonce}"}}', nonce
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:

@@ -73,7 +73,7 @@ def published_fingerprint(outputs: list[dict], nonce: str) -> str | None:
 
 
 def guarded_batch(name: str, fingerprint: str, request_texts: list[str]) -> str:
-    """The requests (``bridge.request_text``) for the agent found under ``name``, each made only after
+    """The requests (``Call.request``) for the agent found under ``name``, each made only after
     its fingerprint is checked again: a student's call can change the agent for the calls after it."""
     code = (f"{FINGERPRINT_SOURCE}\n"
             f"for __dlgrade_request__ in {request_texts!r}:\n"

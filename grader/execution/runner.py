@@ -6,6 +6,7 @@ call only — the kernel is restarted and the code that had run is replayed befo
 """
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import time
@@ -62,7 +63,11 @@ class Call:
 
     def request(self) -> tuple[str, str]:
         """The agent's JSON request for this call, and the nonce its response will carry."""
-        return bridge.request_text(self.function, self.args, keep=self.keep, tensors=self.tensors, trace=self.trace,
+        return bridge.with_nonce(self._body)
+
+    @functools.cached_property
+    def _body(self) -> str:  # a call planned once for a session (``calling.planned_cases``) is encoded once
+        return bridge.request_body(self.function, self.args, keep=self.keep, tensors=self.tensors, trace=self.trace,
                                    kwargs=self.kwargs, op=self.op, pick=self.pick)
 
 
