@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from grader.checks.compare import Tolerance, first_difference, summary
 
@@ -54,3 +55,21 @@ def test_integer_results_compare_by_value():
 
 def test_booleans_are_not_accepted_for_floats():
     assert "got dtype bool" in first_difference(np.ones(2), np.array([True, True]), TOL).message
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_verdict_on_each_value_is_numpys_isclose(seed):
+    rng = np.random.default_rng(seed)
+    expected = rng.normal(size=(4, 5)) * 10.0 ** rng.integers(-9, 9, size=(4, 5))
+    expected[0, 0] = 0.0
+    tolerance = Tolerance(rtol=10.0 ** -rng.integers(2, 8), atol=10.0 ** -rng.integers(4, 12))
+    # errors at and around the tolerance's edge, of both signs, as complex values too
+    edge = tolerance.atol + tolerance.rtol * np.abs(expected)
+    actual = expected + edge * rng.choice([-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5], size=expected.shape)
+    for wanted, got in ((expected, actual), (expected * (1 + 1j), actual * (1 + 1j))):
+        close = np.isclose(got, wanted, rtol=tolerance.rtol, atol=tolerance.atol)
+        found = first_difference(wanted, got, tolerance)
+        if close.all():
+            assert found is None
+        else:
+            assert found.message.startswith(f"{int((~close).sum())} of 20 values wrong")
