@@ -4,7 +4,8 @@ computed for them (expected outputs, autograd's gradients).
 Grading one submission after another (a TA's ``grade ZIP``, a CI job on an image where the grader ran
 once) then neither imports the references (torch alone is a second and a half) nor computes them again.
 The values are keyed by the rubric's ``values_version``, the digests of its file and of its references'
-files: an edit of either starts afresh.  They are written with the bridge's own encoding (JSON nodes,
+files, and by the grader's own code (which makes the cases and derives the expected values from the
+references): an edit of any of them starts afresh.  They are written with the bridge's own encoding (JSON nodes,
 arrays as raw bytes of a numeric dtype) and read back through its validation: a store that cannot be
 read is ignored, never trusted, and nothing in it is unpickled or evaluated.
 """
@@ -16,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .batch.cache import code_digest
 from .checks.cases import Case
 from .checks.gradient import ReferenceGradients
 from .environment import cache_root
@@ -27,7 +29,8 @@ KINDS = {"Case": Case, "ReferenceGradients": ReferenceGradients}  # the records 
 
 
 def store_path(version: tuple[str, str]) -> Path:
-    return cache_root() / "values" / f"{hashlib.sha256('/'.join(version).encode()).hexdigest()[:32]}.json"
+    key = "/".join((*version, code_digest()))
+    return cache_root() / "values" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
 
 
 def load(version: tuple[str, str]) -> dict:
@@ -36,7 +39,8 @@ def load(version: tuple[str, str]) -> dict:
     path = store_path(version)
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
-        if stored.get("format") != FORMAT or stored.get("version") != list(version):
+        if (stored.get("format") != FORMAT or stored.get("version") != list(version)
+                or stored.get("grader") != code_digest()):
             return {}
         arrays = bridge.unpack_arrays(stored["layout"], stored["arrays"])
         return {(version, *_key(entry["key"])): _records(bridge.decode(entry["value"], arrays))
@@ -60,7 +64,8 @@ def save(version: tuple[str, str], values: dict, loaded: int = 0) -> None:
         entries.append({"key": list(key), "value": bridge.encode(_plain(value), arrays)})
     if len(entries) <= loaded:
         return
-    stored = {"format": FORMAT, "version": list(version), "entries": entries, **bridge.packed_arrays(arrays)}
+    stored = {"format": FORMAT, "version": list(version), "grader": code_digest(), "entries": entries,
+              **bridge.packed_arrays(arrays)}
     try:
         write_atomic(store_path(version), json.dumps(stored))
     except OSError:  # a read-only or full cache costs the next run its speed, never this grade

@@ -57,6 +57,12 @@ def test_values_come_back_as_they_were_kept_for_their_version_only(cache):
     assert values.load(("edited", "references-digest")) == {}  # an edit of the rubric starts afresh
 
 
+def test_values_kept_by_another_grader_are_not_used(cache, monkeypatch):
+    values.save(VERSION, some_values())
+    monkeypatch.setattr(values, "code_digest", lambda: "the digest of an updated grader's code")
+    assert values.load(VERSION) == {}  # an update of the grader may derive other values: they are made again
+
+
 def test_nothing_new_nothing_written(cache):
     values.save(VERSION, some_values(), loaded=3)
     assert not values.store_path(VERSION).exists()
