@@ -332,13 +332,34 @@ def similar_command(source: Path, rubric_spec: str, output_format: str, out_file
         json_format.write_atomic(out_file, text)
 
 
+class _Jobs(click.ParamType):
+    """A number of jobs, or ``auto`` (None: the batch chooses for this machine)."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if value is None or value == "auto":
+            return None
+        try:
+            jobs = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is neither a number of jobs nor auto", param, ctx)
+        if jobs < 1:
+            self.fail(f"{jobs} is not a number of jobs (1 or more, or auto)", param, ctx)
+        return jobs
+
+
+JOBS = _Jobs()
+
+
 @main.command("batch")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--rubric", "-r", "rubric_spec", required=True, help="Bundled rubric id or path to a rubric.toml.")
 @click.option("--out", "-o", "results", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
               show_default=True, help="Reports, gradebook.csv and the course's gradebook.sqlite.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Submissions graded at once.")
+@click.option("--jobs", "-j", type=JOBS, default="auto", show_default=True,
+              help="Submissions graded at once; auto: one a core, as many as the memory holds with every "
+                   "kernel at its memory limit.")
 @click.option("--times", "times_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The platform's CSV of file name, submission time (else the zip entries' times are used).")
 @click.option("--dask", "dask_address", metavar="ADDRESS", help="Grade on an existing Dask cluster (scheduler address).")
@@ -354,7 +375,7 @@ def similar_command(source: Path, rubric_spec: str, output_format: str, out_file
               help="Also write each student's page beside their report (reports/STUDENT.html or .md); repeatable.")
 @click.option("--lang", "language", type=click.Choice(LANGUAGES), default="en", help="Language of the feedback pages.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def batch_command(source: Path, rubric_spec: str, results: Path, jobs: int, times_csv: Path | None,
+def batch_command(source: Path, rubric_spec: str, results: Path, jobs: int | None, times_csv: Path | None,
                   dask_address: str | None, data_dir: Path | None, sandbox_mode: str, call_timeout: float | None,
                   cell_timeout: float | None, warm_kernels: bool, feedback: tuple[str, ...], language: str,
                   quiet: bool) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.batch.run import jobs_for
 from grader.execution.limits import Limits
 from helpers import EXAMPLES, GRADE, REPO, restamped_zip
 
@@ -346,3 +347,13 @@ def test_one_ctrl_c_stops_promptly_keeps_what_finished_and_exits_130(tmp_path):
     assert len(kept) >= kept_before and set(gradebook(results)) == kept
     done = run_batch(folder, results, "hw3", "--jobs", "2")  # and the rerun grades the rest
     assert len(gradebook(results)) == 10 and f"{len(kept)} from the cache" in " ".join(done.stderr.split())
+
+
+@pytest.mark.parametrize("submissions, cores, available_mb, kernel_mb, jobs", [
+    (100, 2, 24_000, 4096, 2),    # this machine: one a core
+    (100, 64, 64_000, 4096, 14),  # many cores: as many kernels as the memory holds at their limit
+    (1, 8, 64_000, 4096, 1),      # one submission is graded in the coordinator, with no pool to start
+    (100, 8, 1_000, 4096, 1),     # too little memory for one kernel at its limit: still one at a time
+])
+def test_auto_jobs_are_one_a_core_as_many_as_the_memory_holds(submissions, cores, available_mb, kernel_mb, jobs):
+    assert jobs_for(submissions, cores, available_mb, kernel_mb) == jobs

@@ -99,3 +99,10 @@ def test_two_uploads_at_the_same_time_are_a_tie_for_the_ta(tmp_path):
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "results" / "reports" / "401234567.json").read_text())
     assert any("uploads at the same time" in c for c in report["identity_conflicts"]), report["identity_conflicts"]
+
+
+@pytest.mark.parametrize("jobs, said", [("0", "0 is not a number of jobs"), ("many", "'many' is neither a number of jobs nor auto")])
+def test_a_number_of_jobs_that_is_none_is_refused(jobs, said, tmp_path):
+    theory_zip(tmp_path / "class" / "HW5_Sara_Ahmadi_401234567.zip")
+    done = run("batch", tmp_path / "class", "--rubric", "hw5", "--out", tmp_path / "results", "--jobs", jobs)
+    assert_clean_error(done, 2, said)

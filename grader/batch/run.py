@@ -22,6 +22,7 @@ import hashlib
 import json
 import multiprocessing
 import multiprocessing.util
+import os
 import signal
 import tempfile
 import time
@@ -204,13 +205,33 @@ def _fault_signature(report: dict) -> tuple:
     return faulted, report["grader_error"].get("fix", "")
 
 
+WORKER_MB = 256  # a worker's own memory beside its kernel's (about 50 MiB measured), with room to spare
+
+
+def jobs_for(submissions: int, cores: int, available_mb: int, kernel_mb: int) -> int:
+    """How many submissions to grade at once when the TA does not say: one a core, no more than the
+    memory holds with every kernel at its memory limit, and no more than there are submissions."""
+    return max(1, min(cores, available_mb // (kernel_mb + WORKER_MB), submissions))
+
+
+def _this_machine() -> tuple[int, int]:
+    """The cores this process may run on, and the memory available now (MiB)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            available_kib = next(int(line.split()[1]) for line in meminfo if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        available_kib = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 1024
+    return len(os.sched_getaffinity(0)), available_kib // 1024
+
+
 class Batch:
-    def __init__(self, rubric_spec: str, results: Path, options: GradingOptions, jobs: int = 1,
+    def __init__(self, rubric_spec: str, results: Path, options: GradingOptions, jobs: int | None = 1,
                  dask_address: str | None = None, times: dict | None = None,
                  announce: Callable[[str], None] = lambda _: None):
+        """``jobs``: submissions graded at once; None: as many as this machine's cores and memory hold."""
         self.rubric_spec, self.announce = rubric_spec, announce
         self.rubric = load(rubric_spec)
-        self.results, self.options, self.jobs = results, options, max(1, jobs)
+        self.results, self.options, self.jobs = results, options, max(1, jobs) if jobs is not None else None
         self.dask_address, self.times = dask_address, times or {}
         self.options_digest = options_digest(options)
 
@@ -292,20 +313,21 @@ class Batch:
         # unpacked): its kernels' first request waits for it.  The preflight runs meanwhile, in a thread of
         # its own; no result leaves here before it has passed.
         base = self._with_environment()
+        limits = self.rubric.limits.merged(self.options.limit_overrides)
+        jobs = self.jobs or jobs_for(len(todo), *_this_machine(), limits.memory_mb)
         kernel_machinery()  # on this thread, before the preflight's thread imports it (see kernel_machinery)
         zygote = _start_zygote(base, wait=False)
         checking = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dlgrade-preflight")
         try:
-            checked = checking.submit(preflight.run, self.options.sandbox,
-                                      self.rubric.limits.merged(self.options.limit_overrides), zygote)
-            if self.jobs == 1:
+            checked = checking.submit(preflight.run, self.options.sandbox, limits, zygote)
+            if jobs == 1:
                 options = dataclasses.replace(base, zygote=zygote, warm_kernels=zygote is not None)
                 graded = ((entry, key, self._guarded(lambda: _grade_twice_on_fault(entry.path, self.rubric, options),
                                                      entry)) for entry, key in todo)
             else:
                 link = zygote.link() if zygote is not None else None
                 options = dataclasses.replace(base, zygote=link, warm_kernels=zygote is not None)
-                graded = self._grade_in_pool(todo, options)
+                graded = self._grade_in_pool(todo, options, jobs)
             with contextlib.closing(graded):
                 for index, result in enumerate(graded):
                     if index == 0 and checked.result().fault is not None:
@@ -331,7 +353,7 @@ class Batch:
             raise BatchFault(fault) from None
         return dataclasses.replace(self.options, environment_paths=(str(built.site),))
 
-    def _grade_in_pool(self, todo: list[tuple[Entry, str]], options: GradingOptions):
+    def _grade_in_pool(self, todo: list[tuple[Entry, str]], options: GradingOptions, jobs: int):
         # forkserver, not fork: this process has threads (the progress display); the server imports the
         # grader once (and torch and the references while their values are not kept on this machine) and
         # every worker is forked from it warm
@@ -339,7 +361,7 @@ class Batch:
         kept = values.store_path(self.rubric.values_version).exists()
         context.set_forkserver_preload(["grader.grading", "grader.batch.run",
                                         *([] if kept else ["torch", *self._reference_modules()])])
-        with concurrent.futures.ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_die_with_parent) as pool:
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_die_with_parent) as pool:
             try:
                 futures = {pool.submit(grade_path, str(entry.path), str(self.rubric.path), options): (entry, key)
                            for entry, key in todo}
