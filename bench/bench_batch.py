@@ -11,7 +11,7 @@ correct, some buggy (Ali), some crashing (Maryam), one slow (Reza's infinite loo
   one job), run ``--repeat`` times, interleaved: the medians are reported, and a speed-up is the median of
   the paired ratios (one run differs by several per cent from the next on a shared machine); and the same
   for the class without its slow and hostile submissions, which spend their time limits whatever the
-  grader does (about 9 s of CPU for three 3 s limits, most of a 2-core batch's slack);
+  grader does (three 3 s limits, one of them a fork bomb that holds every core for its limit);
 * the peak memory (PSS: pages shared with the zygote or the forkserver count once, shared out) of each
   worker, each kernel and the zygote, sampled in batches of its own (sampling slows what it samples);
 * a regrade after a points-only rubric change (served from the cache), as a share of the first run;
