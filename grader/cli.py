@@ -34,6 +34,7 @@ from .report import gradescope, html_page, json_format, junit, manual, markdown,
 from .report.i18n import LANGUAGES, localize
 from .report.model import Report, Student
 from .rubric import Rubric, RubricError
+from .submission import identify, is_document
 from .student.bundle import BundleError, load_bundle, locate_bundle
 from .student.export import ExportError, export_bundle
 from .student.selfcheck import check_files
@@ -91,17 +92,23 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def _detect_rubric(zip_path: Path) -> str:
-    """The bundled rubric whose submission pattern matches the file name, when exactly one does."""
-    matches = []
+    """The bundled rubric whose submission pattern matches the file name, when exactly one does; when
+    several do, a document (a PDF, a photo) goes to the one with only written answers and a zip to the one
+    with notebooks (HW3_….pdf is the theory, HW3_….zip the practical)."""
+    matches: dict[str, bool] = {}
     for rubric_id in rubric_module.bundled_rubric_ids():
         candidate = _load_rubric(rubric_id)
-        if candidate.detect and candidate.submission_pattern and candidate.submission_pattern.fullmatch(zip_path.name):
-            matches.append(rubric_id)
+        if candidate.detect and candidate.submission_pattern and \
+                identify(zip_path.name, candidate.submission_pattern)[1] is None:
+            matches[rubric_id] = bool(candidate.notebooks)
+    if len(matches) > 1:
+        preferred = [rubric_id for rubric_id, notebooks in matches.items() if notebooks != is_document(zip_path)]
+        matches = dict.fromkeys(preferred) if preferred else matches
     if len(matches) != 1:
         known = ", ".join(rubric_module.bundled_rubric_ids())
         raise click.UsageError(f"cannot tell which rubric grades {zip_path.name}: pass --rubric "
                                f"(a bundled id: {known}; or a path to a rubric.toml)")
-    return matches[0]
+    return next(iter(matches))
 
 
 @click.group(cls=DefaultToGrade, context_settings={"help_option_names": ["-h", "--help"]})
@@ -154,7 +161,7 @@ def submission_command(submission: Path, rubric_spec: str | None, output_format:
                        fail_under: float | None, call_timeout: float | None, cell_timeout: float | None,
                        notebook_timeout: float | None, keep_workspace: bool, sandbox_mode: str,
                        data_dir: Path | None, language: str, student_name: str | None, student_id: str | None) -> None:
-    """Grade one SUBMISSION zip."""
+    """Grade one SUBMISSION: a zip, or a document (PDF, photo, .docx, .md, .tex) of theory answers."""
     if submission.is_dir():
         raise click.exceptions.Exit(_fail(f"{submission} is a folder: grade a class with 'grade batch {submission} "
                                           "--rubric RUBRIC'; 'grade' takes one student's zip"))
@@ -171,7 +178,7 @@ def submission_command(submission: Path, rubric_spec: str | None, output_format:
     kept = values.load(rubric.values_version)  # what the references computed in an earlier run
     options = GradingOptions(limit_overrides=overrides, keep_workspace=keep_workspace, sandbox=sandbox_mode,
                              data_dir=data_dir, environment_paths=_course_environment(rubric), identity=identity,
-                             expected_cache=dict(kept))
+                             expected_cache=dict(kept), pages_dir=out_dir / "pages" if out_dir is not None else None)
     try:
         report = grade(submission, rubric, options)
     except RuntimeError as exc:  # --sandbox require on a machine without it: the machine's fault, not the student's
@@ -419,6 +426,8 @@ def batch_command(source: Path, rubric_spec: str, results: Path, jobs: int | Non
                 console.print(terminal.inert(line))
     for problem in summary.problems:
         console.print(terminal.inert(f"problem: {problem}"), style="yellow")
+    for line in summary.left_out:
+        console.print(terminal.inert(f"left out: {line}"), style="yellow")
     for fault in summary.faults:
         console.print(terminal.inert(f"not graded (a fault of the grader): {fault}", 2000), style="magenta")
     console.print(f"{summary.total} students: {summary.graded} graded, {summary.reused} from the cache, "
@@ -591,7 +600,11 @@ def answers_template(rubric: Rubric) -> str:
              "are ignored.", "# Math: @ matrix product, * elementwise, .T transpose, ** power, exp log tanh sigma "
              "softmax sqrt; LaTeX works too.", "# Numbers: 12,345,678 or 12 345 678 or ۱۲٬۳۴۵٬۶۷۸ (thousands by threes), "
              "12 × 1,048,576, 1.5 (a point, not a comma); vectors [4, 0, 7].",
-             "# Every accepted notation, with examples: the dlgrade README, section 'Theory answers'.", ""]
+             "# Every accepted notation, with examples: the dlgrade README, section 'Theory answers'.",
+             "# Handing in a PDF, photos or a Word file instead: label each answer as the questions are numbered",
+             "# (Question 2 (b), سوال ۲ قسمت ب, Q2(b)); for a scan or photos, add a pages.txt saying where each",
+             "# answer is, one line per question: 'q1: 1-2', 'q2: 3' (page numbers in the order the pages are read).",
+             ""]
     for item in rubric.items:
         if kind_class(item.kind).needs_notebook:
             continue

@@ -11,7 +11,9 @@ from pathlib import Path, PurePosixPath
 
 from . import __version__, environment
 from .checks import kind_class
+from .checks.answered import AnswerCheck
 from .checks.base import CheckContext, Planned, Verdict
+from .documents import answers as documents
 from .execution import preflight, sandbox
 from .execution.limits import Limits
 from .execution.runner import NotebookRunner, NotebookUnreadable, kernel_machinery
@@ -39,6 +41,8 @@ class GradingOptions:
     environment_paths: tuple[str, ...] = ()
     # who submitted, as the platform says (Gradescope's submission_metadata.json): the file name is not asked
     identity: Student | None = None
+    companions: tuple[Path, ...] = ()  # the same student's documents uploaded beside the zip (a theory PDF)
+    pages_dir: Path | None = None  # where the pages of the student's documents are rendered, for a TA to see
 
 
 def _item_result(item: Item, verdict: Verdict, duration: float) -> ItemResult:
@@ -85,7 +89,8 @@ def grade(zip_path: Path, rubric: Rubric, options: GradingOptions | None = None)
     protections = sandbox.protections_for(options.sandbox, limits)
     zygote = options.zygote if options.zygote is not None and warm_kernels_keep(protections) else None
     try:
-        submission = open_submission(zip_path, workspace_root=zygote.stage if zygote else None)
+        submission = open_submission(zip_path, workspace_root=zygote.stage if zygote else None,
+                                     companions=options.companions)
     except SubmissionError as exc:
         report.error = str(exc)
         report.items = failed_items(rubric.items, f"the submission could not be read: {exc}")
@@ -141,14 +146,61 @@ def _read_answers(submission: Submission, rubric: Rubric, report: Report) -> tup
         report.warnings.append(f"several answers files: graded {chosen}, ignored {', '.join(others)}")
     text = path.read_bytes().decode("utf-8", errors="replace")
     answers = parse_answers(text, {item.id for item in rubric.items}, chosen)
+    answers.file = chosen
+    if not answers.answers:
+        # not dlgrade's answers file but a document laid out by question (## سوال ۲): its answers are
+        # looked for as a document's
+        return None, f"{chosen} answers no question under '## item-id' headers"
     report.warnings += answers.warnings
+    if rubric.answers_confirm == "all":
+        for answer in answers.answers.values():
+            answer.source = {"file": chosen, "page": None, "page_in_file": None, "pages": [], "label": answer.item,
+                             "region": None}
     return answers, ""
+
+
+def written_items(rubric: Rubric) -> list[Item]:
+    """The items answered in writing (theory), which an answers file or a document holds."""
+    return [item for item in rubric.items if not item.notebook and (item.kind == "manual" or issubclass(
+        kind_class(item.kind), AnswerCheck))]
+
+
+def _answers_from_documents(submission: Submission, rubric: Rubric, options: GradingOptions, report: Report,
+                            answers: AnswersFile | None, protections: sandbox.Protections
+                            ) -> tuple[AnswersFile | None, dict[str, list[int]]]:
+    """The written answers the answers file lacks, looked for in the student's documents (a PDF, photos, a
+    .docx, a Markdown or LaTeX document, a notebook's markdown cells); the items not found, with the pages
+    a TA looks at."""
+    items = [item for item in written_items(rubric)
+             if answers is None or not (item.id in answers.answers and answers.answers[item.id].lines)]
+    taken = {answers.file} if answers is not None and answers.file else set()
+    for notebook in rubric.notebooks.values():
+        chosen, _ = find_file(submission.files, notebook.match)
+        taken.add(chosen)
+    names = documents.theory_documents(submission.files, taken)
+    if not items or not names:
+        return answers, {}
+    manual = {item.id for item in items if item.kind == "manual"}
+    found = documents.read_answers(submission.workspace, submission.files, names, items, manual, options.pages_dir,
+                                   protections)
+    report.documents = found.documents
+    report.warnings += found.warnings
+    answers = answers if answers is not None else AnswersFile()
+    answers.answers.update(found.answers)
+    return answers, found.unplaced
 
 
 def _grade_items(submission: Submission, rubric: Rubric, limits: Limits, options: GradingOptions,
                  report: Report, protections: sandbox.Protections, zygote: Spawner | None) -> list[ItemResult]:
     results: dict[str, ItemResult] = {}
     answers, answers_problem = _read_answers(submission, rubric, report)
+    answers, unplaced = _answers_from_documents(submission, rubric, options, report, answers, protections)
+    for item in rubric.items:
+        if item.id in unplaced:
+            feedback, details = documents.not_found(item, unplaced[item.id], report.documents, answers_problem)
+            results[item.id] = _item_result(item, Verdict(0.0, "manual", feedback, details), 0.0)
+    if answers is not None and answers.answers:
+        answers_problem = ""
     for notebook in rubric.notebooks.values():
         items = [item for item in rubric.items if item.notebook == notebook.name]
         if items:
@@ -159,6 +211,10 @@ def _grade_items(submission: Submission, rubric: Rubric, limits: Limits, options
         if item.id not in results:  # kinds that need no notebook
             results[item.id] = _run_check(item, _context(item, rubric, None, options, answers, answers_problem,
                                                          submission))
+            answer = answers.answers.get(item.id) if answers is not None else None
+            if answer is not None and answer.source is not None and item.kind != "manual" \
+                    and results[item.id].status != GRADER_ERROR:
+                results[item.id] = documents.as_proposal(results[item.id], answer)
     return [results[item.id] for item in rubric.items]
 
 

@@ -32,7 +32,11 @@ from .late import LatePolicy
 
 ITEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 VISIBILITIES = ("public", "hidden")
-COMMON_ITEM_FIELDS = {"id", "title", "title_fa", "kind", "points", "visibility", "notebook", "description", "feedback"}
+COMMON_ITEM_FIELDS = {"id", "title", "title_fa", "kind", "points", "visibility", "notebook", "description", "feedback",
+                      "written_as"}
+# which written answers a TA must confirm before they count: those read from a student's document (a PDF, a
+# photo, a .docx …) always; those typed in dlgrade's own answers file too, unless the rubric says otherwise
+CONFIRM = ("documents", "all")
 TRANSLATED_TITLES = ("fa",)  # title_fa: the rubric's own text for reports in that language (--lang fa)
 FEEDBACK_LEVELS = ("full", "verdict")  # verdict: only right or wrong (the default for hidden items)
 
@@ -87,6 +91,7 @@ class Item:
     config: Any  # the kind's own validated settings
     feedback: str = "full"
     titles: dict[str, str] = field(default_factory=dict)  # the title in other languages: {"fa": "…"}
+    labels: tuple[str, ...] = ()  # how students label this answer in a document ("Q2(b)", "سوال ۲ ب")
 
 
 @dataclass
@@ -109,6 +114,7 @@ class Rubric:
     answers_notation: dict[str, str] = field(default_factory=dict)  # a question's own name (as read) → the symbol
     # a symbol that stands for an expression of others (Γ_o = σ(W_o ax + b_o)): (expression, the others' shapes)
     answers_definitions: dict[str, tuple[str, dict]] = field(default_factory=dict)
+    answers_confirm: str = "documents"  # CONFIRM: which written answers are proposals a TA confirms
     detect: bool = True  # may `grade ZIP` pick this rubric from the file name alone?
     hidden_until: str = "published"  # hidden items on Gradescope: shown once grades are published, or never
     late: "LatePolicy | None" = None  # the [late] table: deadline, free-day budget, penalty
@@ -244,8 +250,13 @@ def _build(path: Path, raw: dict, sha256: str) -> Rubric:
     if not isinstance(answers_match, list) or not all(isinstance(m, str) and m for m in answers_match):
         raise RubricError(path, "[answers]", "match", "must be a list of file-name patterns such as 'answers*.md'")
     for key in answers:
-        if key not in ("match", "solution", "notation", "definitions"):
-            raise RubricError(path, "[answers]", key, "unknown field (known: match, solution, notation, definitions)")
+        if key not in ("match", "solution", "notation", "definitions", "confirm"):
+            raise RubricError(path, "[answers]", key,
+                              "unknown field (known: match, solution, notation, definitions, confirm)")
+    confirm = answers.get("confirm", "documents")
+    if confirm not in CONFIRM:
+        raise RubricError(path, "[answers]", "confirm", "must be 'documents' (answers read from a PDF, photo or "
+                          "document are proposals a TA confirms) or 'all' (answers-file answers too)")
     notation = _notation(path, answers.get("notation", {}))
     definitions = _definitions(path, answers.get("definitions", {}))
     solution = _rubric_file(path, "[answers]", "solution", answers["solution"]) if "solution" in answers else None
@@ -265,6 +276,7 @@ def _build(path: Path, raw: dict, sha256: str) -> Rubric:
         raise RubricError(path, "[late]", exc.field, str(exc)) from None
     rubric = Rubric(path=path, id=rubric_id, answers_match=tuple(answers_match), answers_solution=solution,
                     answers_notation=notation, answers_definitions=definitions, detect=detect,
+                    answers_confirm=confirm,
                     late=late, hidden_until=hidden_until, environment=_environment(path, raw),
                     solution_files=tuple(_rubric_file(path, "[assignment]", "solution_files", f) for f in solution_files),
                     title=_string(path, "[assignment]", assignment, "title") or rubric_id,
@@ -312,7 +324,7 @@ def _build(path: Path, raw: dict, sha256: str) -> Rubric:
             raise RubricError(path, where, "feedback", f"must be one of {', '.join(FEEDBACK_LEVELS)}")
         rubric.items.append(Item(item_id, _string(path, where, table, "title") or item_id, kind, float(points),
                                  visibility, notebook, _string(path, where, table, "description") or "", config,
-                                 feedback, _titles(path, where, table)))
+                                 feedback, _titles(path, where, table), _labels(path, where, table)))
     rubric.references_sha256 = files_digest((reference._file for _, _, reference in references(rubric)
                                              if reference._file is not None), rubric.folder)
     return rubric
@@ -326,6 +338,14 @@ def files_digest(paths, root: Path) -> str:
             name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
             digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def _labels(path: Path, where: str, table: dict) -> tuple[str, ...]:
+    labels = table.get("written_as", [])
+    if not isinstance(labels, list) or not all(isinstance(label, str) and label.strip() for label in labels):
+        raise RubricError(path, where, "written_as", "must list the labels students write for this answer in a "
+                                                     "document, such as [\"Q2(b)\", \"سوال ۲ ب\"]")
+    return tuple(label.strip() for label in labels)
 
 
 def _titles(path: Path, where: str, table: dict) -> dict[str, str]:

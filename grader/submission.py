@@ -1,4 +1,4 @@
-"""A student's zip, opened safely into a private workspace.
+"""A student's zip, or a bare document (a PDF, a photo, a .docx …), opened safely into a private workspace.
 
 Refused before anything is written: entries with absolute paths or ``..``, links, too many entries,
 too many uncompressed bytes or an implausible compression ratio (a zip bomb), encrypted entries.
@@ -57,6 +57,14 @@ def sha256_of(path: Path) -> str:
 
 # what a browser or a platform adds to a second copy: 'HW3_Ali_Rezaei_401 (1).zip', '…-2.zip', '… copy.zip'
 DOWNLOAD_SUFFIX = re.compile(r"(?:\s*\(\d{1,3}\)|-\d{1,2}|\s+copy(?:\s+\d{1,2})?)(?=\.zip$)", re.I)
+# a document handed in on its own is a submission too (the theory part: HW3_Sara_Ahmadi_401.pdf)
+DOCUMENT_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".docx", ".md", ".markdown", ".tex", ".txt", ".ipynb")
+MAX_DOCUMENT_BYTES = 256 * 2**20
+
+
+def is_document(path: Path) -> bool:
+    """A bare document, not a zip (a .docx is a zip inside, and a document all the same)."""
+    return path.suffix.lower() in DOCUMENT_SUFFIXES
 
 
 def identify(file_name: str, pattern: re.Pattern | None) -> tuple[Student, str | None]:
@@ -64,7 +72,9 @@ def identify(file_name: str, pattern: re.Pattern | None) -> tuple[Student, str |
     is a warning."""
     if pattern is None:
         return Student(), None
-    match = pattern.fullmatch(file_name) or pattern.fullmatch(DOWNLOAD_SUFFIX.sub("", file_name))
+    as_zip = str(PurePosixPath(file_name).with_suffix(".zip")) if is_document(Path(file_name)) else file_name
+    match = next((found for name in dict.fromkeys((file_name, as_zip)) for found in
+                  (pattern.fullmatch(name), pattern.fullmatch(DOWNLOAD_SUFFIX.sub("", name))) if found), None)
     if not match:
         return Student(), (f"file name '{file_name}' does not follow the assignment's pattern "
                            f"{pattern.pattern}: the student could not be identified from it")
@@ -110,10 +120,46 @@ def _check_entries(zip_path: Path, infos: list[zipfile.ZipInfo], limits: ZipLimi
                               f"{limits.max_total_bytes}: refused")
 
 
-def open_submission(zip_path: Path, limits: ZipLimits = ZipLimits(), workspace_root: Path | None = None) -> Submission:
-    """Unpack ``zip_path`` into a new private workspace; ``SubmissionError`` if it cannot be read."""
+def open_submission(zip_path: Path, limits: ZipLimits = ZipLimits(), workspace_root: Path | None = None,
+                    companions: tuple[Path, ...] = ()) -> Submission:
+    """Unpack ``zip_path`` (or copy a bare document) into a new private workspace, with ``companions``, the
+    same student's documents uploaded beside it; ``SubmissionError`` if it cannot be read."""
     if not zip_path.is_file():
         raise SubmissionError(f"{zip_path}: no such file")
+    if is_document(zip_path):
+        return _open_documents(zip_path, (zip_path, *companions), workspace_root)
+    submission = _open_zip(zip_path, limits, workspace_root)
+    if companions:
+        _add_documents(submission, companions)
+    return submission
+
+
+def _open_documents(main: Path, documents: tuple[Path, ...], workspace_root: Path | None) -> Submission:
+    workspace = Path(tempfile.mkdtemp(prefix="dlgrade-ws-", dir=workspace_root))
+    submission = Submission(main, workspace, [], sha256_of(main), main.stat().st_size)
+    try:
+        _add_documents(submission, documents)
+    except SubmissionError:
+        submission.cleanup()
+        raise
+    return submission
+
+
+def _add_documents(submission: Submission, documents: tuple[Path, ...]) -> None:
+    """Documents handed in as files of their own, copied into the workspace under their own names."""
+    for path in documents:
+        size = path.stat().st_size
+        if size > MAX_DOCUMENT_BYTES:
+            raise SubmissionError(f"{path.name}: {size} bytes, more than the limit of {MAX_DOCUMENT_BYTES}")
+        name = path.name if path.name not in submission.files else f"{len(submission.files)}_{path.name}"
+        shutil.copyfile(path, submission.workspace / name)
+        submission.files = sorted([*submission.files, name])
+        if path != submission.path:
+            submission.warnings.append(f"{path.name} was graded with {submission.path.name}: the same student's "
+                                       "document, uploaded beside it")
+
+
+def _open_zip(zip_path: Path, limits: ZipLimits, workspace_root: Path | None) -> Submission:
     try:
         archive = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as exc:

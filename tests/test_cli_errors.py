@@ -57,7 +57,10 @@ def test_an_unwritable_out_folder_is_refused_before_grading(tmp_path):
 def test_a_batch_of_an_empty_folder_is_a_usage_error(tmp_path):
     (tmp_path / "class").mkdir()
     done = run("batch", tmp_path / "class", "--rubric", "hw5", "--out", tmp_path / "results", "--quiet")
-    assert_clean_error(done, 2, "holds no .zip file")
+    assert_clean_error(done, 2, "holds no submission")
+    (tmp_path / "class" / "HW5_Sara_Ahmadi_401234567.rar").write_bytes(b"Rar!")  # no file is left out unnamed
+    done = run("batch", tmp_path / "class", "--rubric", "hw5", "--out", tmp_path / "results", "--quiet")
+    assert_clean_error(done, 2, "holds no submission", "left out: HW5_Sara_Ahmadi_401234567.rar")
     assert not (tmp_path / "results" / "gradebook.csv").exists()
 
 

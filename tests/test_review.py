@@ -152,18 +152,6 @@ def test_the_app_serves_nothing_without_its_token(results):
         server.shutdown()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
 def test_grading_a_group_by_keyboard_in_the_browser_with_a_hostile_answer_inert(results, browser):
     review = Review(results)
     review.add_comment("q1.a.reason", "clear", 1, "tara")

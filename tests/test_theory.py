@@ -120,9 +120,14 @@ def test_a_rejected_value_an_accepted_one_could_be_read_as_is_a_rubric_error(wri
 
 
 def test_missing_answers_file_names_what_was_expected(tmp_path, theory):
-    report = grade(write_zip(tmp_path / "s.zip", {"notes.txt": "hi"}), theory)
+    report = grade(write_zip(tmp_path / "s.zip", {"notes.bin": "hi"}), theory)
     assert {i.status for i in report.items if i.kind != "manual"} == {"error"}
-    assert "no answers file matching answers*.md" in report.items[0].feedback and "notes.txt" in report.items[0].feedback
+    assert "no answers file matching answers*.md" in report.items[0].feedback and "notes.bin" in report.items[0].feedback
+    # a text file is a document the student handed in: what it does not answer waits for a TA, never a 0
+    report = grade(write_zip(tmp_path / "t.zip", {"notes.txt": "hi"}), theory)
+    assert {i.status for i in report.items} == {"manual"} and report.total.score == 0
+    assert "no answers file matching answers*.md" in report.items[0].feedback
+    assert "not found in notes.txt" in report.items[0].feedback
 
 
 def test_answers_file_format():

@@ -1,5 +1,7 @@
-"""The submissions of a class: a folder of zips, or one zip of zips as a learning platform exports it;
-who each belongs to, when it was submitted, and which one counts (a student's latest)."""
+"""The submissions of a class: a folder of zips and documents (a theory PDF, photos, a .docx …), or one zip
+of them as a learning platform exports it; who each belongs to, when it was submitted, and which one
+counts (a student's latest zip, with their latest document beside it).  Every other file is left out
+with a line that names it and says why."""
 from __future__ import annotations
 
 import csv
@@ -13,9 +15,10 @@ from pathlib import Path, PurePosixPath
 
 from ..report.model import Student
 from ..rubric import Rubric
-from ..submission import identify
+from ..submission import identify, is_document, sha256_of
 
 MAX_INNER_ZIP_BYTES = 512 * 2**20
+PHOTOS = (".jpg", ".jpeg", ".png")
 MAX_INNER_ZIPS = 5000
 
 
@@ -36,17 +39,18 @@ class Entry:
     time_source: str              # "platform CSV" | "zip entries" | "unknown"
     superseded: list[str] = field(default_factory=list)  # the same student's earlier files
     conflicts: list[str] = field(default_factory=list)   # identity questions for a TA (``identity_conflicts``)
+    companions: tuple[Path, ...] = ()  # the student's document graded with their zip (the theory PDF)
 
     @property
     def name(self) -> str:
         return self.path.name
 
     def sha256(self) -> str:
-        digest = hashlib.sha256()
-        with open(self.path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
+        """Of the file, and of its companions: a new theory PDF beside the same zip is a new submission."""
+        if not self.companions:
+            return sha256_of(self.path)
+        parts = [f"{path.name}\0{sha256_of(path)}" for path in (self.path, *self.companions)]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def read_times(path: Path) -> dict[str, datetime]:
@@ -66,12 +70,13 @@ def read_times(path: Path) -> dict[str, datetime]:
 
 
 def unpack_class_zip(archive_path: Path, folder: Path) -> list[Path]:
-    """The zips inside a platform's export, copied out under safe, unique names."""
+    """The zips and documents inside a platform's export, copied out under safe, unique names."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     try:
         with zipfile.ZipFile(archive_path) as archive:
-            inner = [info for info in archive.infolist() if info.filename.lower().endswith(".zip") and not info.is_dir()]
+            inner = [info for info in archive.infolist() if not info.is_dir() and (
+                info.filename.lower().endswith(".zip") or is_document(Path(info.filename)))]
             if len(inner) > MAX_INNER_ZIPS:
                 raise InboxError(f"{archive_path.name} holds {len(inner)} zips; at most {MAX_INNER_ZIPS} are read")
             for info in inner:
@@ -112,16 +117,33 @@ def _zip_time(path: Path) -> datetime | None:
     return max(stamps) if stamps else None
 
 
-def collect(source: Path, rubric: Rubric, unpack_to: Path, times: dict[str, datetime] | None = None) -> list[Entry]:
-    """Every student's counted submission (the latest), with the others listed on it."""
+def _is_submission(path: Path) -> bool:
+    return path.suffix.lower() == ".zip" or is_document(path)
+
+
+def collect(source: Path, rubric: Rubric, unpack_to: Path, times: dict[str, datetime] | None = None,
+            left_out: list[str] | None = None) -> list[Entry]:
+    """Every student's counted submission (the latest zip, or the latest document when they sent no zip),
+    their latest document beside a zip as its companion, the others listed on it; ``left_out`` gets a
+    line for every file that is not a submission."""
+    left_out = left_out if left_out is not None else []
     if source.is_dir():
-        zips = sorted(p for p in source.rglob("*.zip") if p.is_file() and unpack_to not in p.parents)
+        files = sorted(p for p in source.rglob("*") if not p.is_dir() and unpack_to not in p.parents)
+        for path in files:
+            if not path.is_file():
+                left_out.append(f"{path.relative_to(source)}: not a regular file (a link or a device): left out")
+            elif not _is_submission(path):
+                left_out.append(f"{path.relative_to(source)}: neither a zip nor a document the grader reads "
+                                "(.pdf, .png, .jpg, .docx, .md, .tex, .txt, .ipynb): left out")
+        zips = [p for p in files if p.is_file() and _is_submission(p)]
     elif zipfile.is_zipfile(source):
         zips = unpack_class_zip(source, unpack_to)
     else:
         raise InboxError(f"{source}: neither a folder of submissions nor a zip of them")
     if not zips:
-        raise EmptyInbox(f"{source} holds no .zip file: a class is a folder of the students' zips, or one zip of them")
+        named = "".join(f"\n  left out: {line}" for line in left_out[:10])
+        raise EmptyInbox(f"{source} holds no submission: a class is a folder of the students' zips or documents, "
+                         f"or one zip of them{named}")
     by_student: dict[str, list[Entry]] = {}
     for path in zips:
         student = _identify(path.name, rubric)
@@ -136,7 +158,16 @@ def collect(source: Path, rubric: Rubric, unpack_to: Path, times: dict[str, date
     counted = []
     for key, entries in sorted(by_student.items()):
         entries.sort(key=lambda e: (_comparable(e.submitted_at), e.name))
-        latest = entries[-1]
+        # a zip counts before a document (the practical's code); the latest document goes with it
+        zips = [e for e in entries if not is_document(e.path)]
+        documents = [e for e in entries if is_document(e.path)]
+        photos = [e for e in documents if e.path.suffix.lower() in PHOTOS]
+        latest = (zips or documents)[-1]
+        if photos and (latest in photos or zips):  # photos are pages of one answer sheet: all of them count
+            latest.companions = tuple(sorted((e.path for e in photos if e is not latest), key=lambda p: p.name))
+        elif zips and documents:
+            latest.companions = (documents[-1].path,)
+        entries = [e for e in entries if e is not latest and e.path not in latest.companions] + [latest]
         latest.superseded = [e.name for e in entries[:-1]]
         latest.conflicts = conflicts.get(key, [])
         tied = [e.name for e in entries[:-1] if e.submitted_at is not None

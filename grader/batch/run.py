@@ -61,6 +61,7 @@ class BatchSummary:
     failed: int = 0        # the submission could not be read
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)  # files in the class folder that are no submission
     faults: list[str] = field(default_factory=list)  # not graded: the grader failed them (nothing recorded)
     stopped: str | None = None  # why the run stopped before grading everyone (a fault of the grader)
     interrupted: bool = False  # Ctrl-C: what finished is kept, the rest waits for the next run
@@ -238,7 +239,7 @@ class Batch:
     def run(self, source: Path, on_progress: Callable[[str, int, int, int], None] | None = None) -> BatchSummary:
         clock = time.monotonic()
         summary = BatchSummary()
-        entries = collect(source, self.rubric, self.results / "inbox", self.times)
+        entries = collect(source, self.rubric, self.results / "inbox", self.times, summary.left_out)
         summary.total = len(entries)
         for entry in entries:
             for conflict in entry.conflicts:
@@ -254,7 +255,7 @@ class Batch:
             for entry in entries:
                 key = cache.grade_key(entry.sha256(), self.rubric, self.options_digest)
                 cached = book.cached(key)
-                if cached is None or cached.get("grader_error"):
+                if cached is None or cached.get("grader_error") or self._pages_missing(cached, entry):
                     todo.append((entry, key))
                     continue
                 self._finish(book, entry, key, cached, "reused")
@@ -322,8 +323,8 @@ class Batch:
             checked = checking.submit(preflight.run, self.options.sandbox, limits, zygote)
             if jobs == 1:
                 options = dataclasses.replace(base, zygote=zygote, warm_kernels=zygote is not None)
-                graded = ((entry, key, self._guarded(lambda: _grade_twice_on_fault(entry.path, self.rubric, options),
-                                                     entry)) for entry, key in todo)
+                graded = ((entry, key, self._guarded(lambda: _grade_twice_on_fault(
+                    entry.path, self.rubric, self._for_entry(options, entry)), entry)) for entry, key in todo)
             else:
                 link = zygote.link() if zygote is not None else None
                 options = dataclasses.replace(base, zygote=link, warm_kernels=zygote is not None)
@@ -341,6 +342,18 @@ class Batch:
                 checking.shutdown(wait=False)
                 if zygote is not None:
                     zygote.close()  # its kernels end with it
+
+    def _pages_dir(self, entry: Entry) -> Path:
+        return self.results / "evidence" / report_name(entry.student_key) / "pages"
+
+    def _for_entry(self, options: GradingOptions, entry: Entry) -> GradingOptions:
+        """The student's documents beside their zip, and where their pages are rendered for grade review."""
+        return dataclasses.replace(options, companions=entry.companions, pages_dir=self._pages_dir(entry))
+
+    def _pages_missing(self, report: dict, entry: Entry) -> bool:
+        """A kept grade whose document pages this results folder lacks is graded again, to render them."""
+        return any(document.get("pages") and not (self._pages_dir(entry) / f"page-{document['first_page']}.png").is_file()
+                   for document in report.get("documents", []) if not document.get("problem"))
 
     def _with_environment(self) -> GradingOptions:
         """The options with the course environment built once, before any worker needs it; a build that
@@ -363,8 +376,8 @@ class Batch:
                                         *([] if kept else ["torch", *self._reference_modules()])])
         with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_die_with_parent) as pool:
             try:
-                futures = {pool.submit(grade_path, str(entry.path), str(self.rubric.path), options): (entry, key)
-                           for entry, key in todo}
+                futures = {pool.submit(grade_path, str(entry.path), str(self.rubric.path),
+                                       self._for_entry(options, entry)): (entry, key) for entry, key in todo}
                 for future in concurrent.futures.as_completed(futures):
                     entry, key = futures[future]
                     yield entry, key, self._guarded(future.result, entry)

@@ -18,8 +18,11 @@ class ManualCheck(Check):
         return {"guidance": str(table.get("guidance", ""))}
 
     def run(self, context: CheckContext) -> Verdict:
-        answer = None
+        answer, source = None, None
         if context.answers is not None and context.item.id in context.answers.answers:
-            answer = "\n".join(context.answers.answers[context.item.id].lines)[:4000]
+            written = context.answers.answers[context.item.id]
+            answer, source = "\n".join(written.lines)[:4000], written.source
         details = {"pending": True, "answer": answer, "guidance": context.item.config["guidance"]}
+        if source is not None:  # read from a document: the TA sees where
+            details["source"] = source
         return Verdict(0.0, "manual", "to be graded by a TA" + ("" if answer else " (no written answer found)"), details)

@@ -22,7 +22,8 @@ def apply(report: dict, item_id: str, points: float, comment: str = "", override
     if item_id not in items:
         raise ManualError(f"no item '{item_id}' in this report (items: {', '.join(items)})")
     item = items[item_id]
-    if item["kind"] != "manual" and not override:
+    # an automatic item still pending (its answer was in a document: a proposal, or not found) is a TA's to mark
+    if item["kind"] != "manual" and item["status"] != "manual" and not override:
         raise ManualError(f"'{item_id}' is graded automatically ({item['kind']}); use --override to change it")
     if not 0 <= points <= item["points"]:
         raise ManualError(f"'{item_id}' is worth {item['points']:g} points; {points:g} is out of range")

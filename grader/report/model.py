@@ -65,6 +65,18 @@ class NotebookResult:
 
 
 @dataclass
+class DocumentInfo:
+    """A document the theory answers were read from: a PDF, a photo, a .docx, a Markdown or LaTeX file."""
+
+    file: str
+    kind: str                      # pdf | image | docx | text | notebook
+    first_page: int = 0            # its pages' numbers in the submission, first_page … first_page + pages - 1
+    pages: int = 0                 # 0 for a document without pages (.docx, .md, .tex)
+    text_layer: bool = False       # its answers could be read (a scan or a photo has no text to read)
+    problem: str | None = None     # why it could not be read (a limit, a damaged file)
+
+
+@dataclass
 class Total:
     score: float
     max: float
@@ -92,6 +104,7 @@ class Report:
     started_at: str = ""
     duration_s: float = 0.0
     language: str = "en"  # of the feedback and headings (``report.i18n``)
+    documents: list[DocumentInfo] = field(default_factory=list)  # what theory answers were read from
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -112,7 +125,8 @@ class Report:
                       "total": Total(**known(Total, data["total"])),
                       "notebooks": [NotebookResult(**{**known(NotebookResult, notebook), "errors": [
                           CellErrorInfo(**known(CellErrorInfo, e)) for e in notebook.get("errors", [])]})
-                          for notebook in data.get("notebooks", [])]})
+                          for notebook in data.get("notebooks", [])],
+                      "documents": [DocumentInfo(**known(DocumentInfo, d)) for d in data.get("documents", [])]})
 
 
 def totals(items: list[ItemResult]) -> Total:

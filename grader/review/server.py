@@ -34,13 +34,23 @@ LABELS = {
            "students": "students", "student": "student", "pending": "pending", "no_answer": "(no written answer)",
            "grading_as": "grading as", "graded": "graded", "answers_left": "answers left",
            "keys": "Keys: j/k next/previous group · 1–9 toggle a comment · Enter grade the group · n new comment",
-           "notebook": "notebook", "edit": "edit", "save": "save", "remarked": "re-marked"},
+           "notebook": "notebook", "edit": "edit", "save": "save", "remarked": "re-marked",
+           "proposed": "proposed", "confirmed": "confirmed", "page": "page", "read_from": "read from",
+           "not_found": "not found in the document: show a page with [ and ], assign it with a",
+           "no_evidence": "these students handed in nothing readable for this question: Enter again marks them",
+           "question": "Question", "guidance": "Guidance",
+           "doc_keys": "c confirm the group's proposal · [ ] page · a assign the page to this question"},
     "fa": {"items": "پرسش‌ها", "pick": "یک پرسش را برگزینید", "comments": "نظرهای روبریک", "groups": "گروه‌های پاسخ",
            "add": "افزودن", "comment": "نظر", "points": "نمره", "left": "مانده", "auto": "خودکار",
            "students": "دانشجو", "student": "دانشجو", "pending": "در انتظار", "no_answer": "(پاسخ نوشتاری ندارد)",
            "grading_as": "تصحیح‌کننده:", "graded": "تصحیح شد:", "answers_left": "پاسخ مانده",
            "keys": "کلیدها: j/k گروه بعد/قبل · ۱ تا ۹ روشن و خاموش کردن نظر · Enter تصحیح گروه · n نظر تازه",
-           "notebook": "نوت‌بوک", "edit": "ویرایش", "save": "ذخیره", "remarked": "دوباره نمره‌دهی شد:"},
+           "notebook": "نوت‌بوک", "edit": "ویرایش", "save": "ذخیره", "remarked": "دوباره نمره‌دهی شد:",
+           "proposed": "پیشنهاد", "confirmed": "تأیید شد:", "page": "صفحه", "read_from": "خوانده از",
+           "not_found": "در سند پیدا نشد: با [ و ] صفحه را ببینید و با a به این پرسش بدهید",
+           "no_evidence": "این دانشجویان برای این پرسش چیز خوانایی نفرستاده‌اند: Enter دوباره نمره می‌دهد",
+           "question": "پرسش", "guidance": "راهنما",
+           "doc_keys": "c تأیید پیشنهاد گروه · [ ] صفحه · a دادن صفحه به این پرسش"},
 }
 
 
@@ -67,6 +77,11 @@ class App:
             if method == "POST" and path == "/api/comment/edit":
                 return {"remarked": review.edit_comment(str(body["item"]), int(body["id"]), str(body.get("text", "")),
                                                         float(body["points"]), self.grader)}
+            if method == "POST" and path == "/api/confirm":
+                return {"marked": review.confirm(str(body["item"]), [str(k) for k in body["students"]], self.grader)}
+            if method == "POST" and path == "/api/assign":
+                return {"pages": review.assign_pages(str(body["item"]), str(body["student"]),
+                                                     [int(p) for p in body["pages"]], self.grader)}
             if method == "POST" and path == "/api/mark":
                 return {"marked": review.mark(str(body["item"]), [str(k) for k in body["students"]],
                                               [int(c) for c in body.get("comments", [])],
@@ -112,13 +127,17 @@ def make_server(app: App, port: int = 0) -> ThreadingHTTPServer:
             if method == "GET" and url.path.startswith("/evidence/"):
                 review = app.review()
                 try:
-                    page = review.evidence_file(unquote(url.path)).read_bytes()
+                    path = review.evidence_file(unquote(url.path))
+                    page = path.read_bytes()
                 except LookupError:
-                    self._json(404, {"error": "no such notebook page"})
+                    self._json(404, {"error": "no such page"})
                     return
                 finally:
                     review.close()
-                self._send(200, page, "text/html; charset=utf-8", EVIDENCE_POLICY)
+                if path.suffix == ".png":  # a student's page, rendered by the grader
+                    self._send(200, page, "image/png")
+                else:
+                    self._send(200, page, "text/html; charset=utf-8", EVIDENCE_POLICY)
                 return
             body = {}
             if method == "POST":

@@ -23,6 +23,9 @@ class Answer:
     item: str
     lines: list[str]
     line_number: int  # of the header, for messages
+    # where it was read when not from the answers file: a document's file, page, region and label
+    # (``documents.answers``); its verdict is then a proposal a TA confirms
+    source: dict | None = None
 
     @property
     def text(self) -> str:
@@ -33,6 +36,7 @@ class Answer:
 class AnswersFile:
     answers: dict[str, Answer] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    file: str | None = None  # the submission's file it was read from
 
 
 def parse_answers(text: str, known_ids: set[str], file_name: str = "answers") -> AnswersFile:
