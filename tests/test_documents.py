@@ -82,8 +82,10 @@ def test_typed_persian_pdf_is_read_in_logical_order(tmp_path):
     assert_never_zeroed(report)
     items = by_id(report)
     proposed = {item_id: items[item_id].details.get("proposal", {}).get("status") for item_id in AUTOMATIC}
-    assert proposed["q3.a"] == "passed" and proposed["q2.d"] == "passed", proposed
-    assert items["q1.b.reason"].details["answer"]
+    assert set(proposed.values()) == {"passed"}, proposed
+    # the reason under its own label ("دلیل:", the rubric's written_as) is the reason's, not the choice's
+    assert items["q1.a"].details["answer"] == "ب و ج"
+    assert "برچسب" in items["q1.a.reason"].details["answer"]
 
 
 def test_visual_order_pdf_still_finds_the_persian_labels(tmp_path):
@@ -229,3 +231,22 @@ def test_a_document_that_crashes_its_reader_is_that_students_problem(tmp_path, m
     assert report.grader_error is None
     assert "did not answer" in report.documents[0].problem
     assert_never_zeroed(report)
+
+
+def test_the_rubric_is_detected_by_kind_a_hw3_pdf_is_the_theory_a_hw3_zip_the_practical():
+    from grader.cli import _detect_rubric
+
+    assert _detect_rubric(Path("HW3_Sara_Ahmadi_401234567.pdf")) == "hw3-theory"
+    assert _detect_rubric(Path("HW3_Sara_Ahmadi_401234567.zip")) == "hw3"
+    assert _detect_rubric(Path("HW3_Theory_Sara_Ahmadi_401234567.zip")) == "hw3-theory"
+
+
+def test_answers_in_a_notebooks_markdown_cells(tmp_path):
+    from helpers import notebook_text
+
+    lines = hw5_lines(HW5_CORRECT, "en")
+    cells = tuple("\n".join(lines[i:i + 6]) for i in range(0, len(lines), 6))
+    report = graded(zip_of(tmp_path / f"{NAME}.zip", {"HW5.ipynb": notebook_text("x = 1", markdown=cells)}))
+    assert [d.kind for d in report.documents] == ["notebook"]
+    proposed = {i.id: i.details.get("proposal", {}).get("status") for i in report.items if i.id in AUTOMATIC}
+    assert set(proposed.values()) == {"passed"}, proposed
