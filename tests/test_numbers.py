@@ -86,3 +86,83 @@ def test_a_letter_is_a_scale_only_when_attached_and_no_symbol():
     assert float(read("2b", {"b": 3.0}, SCALAR)) == 6.0
     with pytest.raises(ParseError):
         read("2 M", {}, SCALAR)                                             # detached: not a scale, not a symbol
+
+
+VECTOR6 = {6}
+
+
+@pytest.mark.parametrize("text, lengths, value", [
+    # a scalar times a list scales every entry (it once scaled the first and dropped the dot)
+    ("0.5 \\cdot [-2, -1, 0]", VECTOR3, [-1, -0.5, 0]), ("0.5 · [-2, -1, 0]", VECTOR3, [-1, -0.5, 0]),
+    ("[-2, -1, 0] * 0.5", VECTOR3, [-1, -0.5, 0]), ("[-2, -1, 0] / 2", VECTOR3, [-1, -0.5, 0]),
+    ("2 [1, 0, 3]".replace(" [", " * ["), VECTOR3, [2, 0, 6]), ("-[1, 2, 3]", VECTOR3, [-1, -2, -3]),
+    ("−[1, 2, 3]", VECTOR3, [-1, -2, -3]),
+    # a value and its rounding: the precise side, never their product
+    ("132,616,752 ≈ 132.6M", SCALAR, 132616752), ("132,616,752 \\approx 132.6M", SCALAR, 132616752),
+    ("132.6M ≈ 132,616,752", SCALAR, 132616752), ("params = 132,616,752 ≈ 132.6 million", SCALAR, 132616752),
+    # one assignment a line, together the vector asked for: no line is dropped
+    ("PE(0) = [0, 1]\nPE(1) = [0.84, 0.54]\nPE(2) = [0.91, -0.42]", VECTOR6, [0, 1, 0.84, 0.54, 0.91, -0.42]),
+    ("PE_0 = (0, 1)\nPE_1 = (0.84, 0.54)\nPE_2 = (0.91, -0.42)", VECTOR6, [0, 1, 0.84, 0.54, 0.91, -0.42]),
+    # a derivation, one assignment a line: its last line answers
+    ("per head = 768 * 64 = 49,152\ntotal = 4 * 49,152 = 196,608", SCALAR, 196608),
+])
+def test_what_was_once_misread_is_read_as_written(text, lengths, value):
+    assert np.allclose(read(text, {}, lengths), value)
+
+
+@pytest.mark.parametrize("text, lengths, reason", [
+    ("132,616,752 ≈ 150M", SCALAR, "not one value rounded"),
+    ("[1, 2, 3] + [3, 4, 5]", VECTOR3, "operation on a list"),
+    ("2 * [1, 2, 3] + 1", VECTOR3, "operation on a list"),
+])
+def test_an_operation_the_reader_does_not_know_is_refused_not_guessed(text, lengths, reason):
+    with pytest.raises(ParseError, match=reason):
+        read(text, {}, lengths)
+
+
+def test_a_shape_with_a_power_is_refused_not_read_as_one_size():
+    from grader.checks.shape import read_shape
+
+    for text in ("32 \\times 4 \\times 2048^2", "(32, 4, 2048**2)", "32 × 4 × 2048²"):
+        with pytest.raises(ParseError, match="power"):
+            read_shape(text, {})
+    assert read_shape("32 \\times 4 \\times 2048 \\times 2048", {}) == (32, 4, 2048, 2048)
+
+
+def written_forms(value: float, rng) -> list[str]:
+    """Ordinary ways of writing ``value`` (a whole number or one with up to three decimals)."""
+    plain = f"{value:.3f}".rstrip("0").rstrip(".")
+    forms = [plain, f"${plain}$", f"Answer: {plain}", f"x = {plain}", f"{plain} parameters", f"≈ {plain}",
+             f"{plain} ≈ {plain}", plain.translate(str.maketrans("0123456789.", "۰۱۲۳۴۵۶۷۸۹٫"))]
+    if float(value).is_integer() and value >= 1000:
+        forms += [f"{int(value):,}", f"{int(value):,}".replace(",", " "), f"{int(value):,}".replace(",", "{,}"),
+                  f"{int(value):,} ≈ {value / 1e6:.1f}M"]
+    factor = int(rng.integers(2, 9))
+    if float(value).is_integer() and int(value) % factor == 0:
+        forms += [f"{factor} × {int(value) // factor}", f"{factor} \\times {int(value) // factor:,}"]
+    return forms
+
+
+def test_random_values_in_every_notation_are_read_as_themselves_or_refused():
+    """The reader's promise: whatever it accepts, it reads as the value written."""
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        value = float(rng.integers(0, 10**8)) if rng.random() < 0.7 else round(float(rng.uniform(-50, 50)), 3)
+        for text in written_forms(value, rng):
+            try:
+                read_back = read(text, {}, SCALAR)
+            except ParseError:
+                continue
+            assert np.isclose(float(read_back), value, rtol=0, atol=1e-9), (text, float(read_back), value)
+        vector = [round(float(x), 2) for x in rng.uniform(-5, 5, 3)]
+        scale = int(rng.integers(2, 5))
+        listed = ", ".join(f"{x:g}" for x in vector)
+        for text, expected in ((f"[{listed}]", vector), (f"{scale} \\cdot [{listed}]", [scale * x for x in vector]),
+                               (f"[{listed}] / {scale}", [x / scale for x in vector]),
+                               ("\\begin{bmatrix} " + " \\\\ ".join(f"{x:g}" for x in vector) + " \\end{bmatrix}",
+                                vector)):
+            try:
+                read_back = read(text, {}, VECTOR3)
+            except ParseError:
+                continue
+            assert np.allclose(read_back, expected, rtol=0, atol=1e-9), (text, read_back, expected)

@@ -23,6 +23,10 @@ def read_shape(text: str, symbols: dict) -> tuple[int, ...]:
         inner = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", inner)
     if not inner:
         raise expressions.ParseError("no sizes found in the answer")
+    power = re.search(r"\S*(?:\^|\*\*|[²³⁴])\S*", inner)
+    if power:  # 2048^2 is two sizes or one: the reader cannot tell which
+        raise expressions.ParseError(f"'{power.group(0)}' is a power, not one size: write each dimension "
+                                     "(… × 2048 × 2048)")
     entries = [e for e in SEPARATORS.split(inner) if e.strip()]
     values = []
     for entry in entries:

@@ -20,8 +20,8 @@ from .answers import after_equals
 
 DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 SYMBOLS = {"٫": ".", "−": "-", "–": "-", "×": "*", "·": "*", "⋅": "*", "\\times": "*", "\\cdot": "*", "{,}": ",",
-           "\\,": " ", "\\;": " ", "\\ ": " ", "\\!": "", "\u2009": " ", "\u202f": " ", "\u00a0": " ", "≈": "",
-           "\\approx": "", "~": "", "$": "", "\\left": "", "\\right": ""}
+           "\\,": " ", "\\;": " ", "\\ ": " ", "\\!": "", "\u2009": " ", "\u202f": " ", "\u00a0": " ", "\\approx": "≈",
+           "\\simeq": "≈", "≃": "≈", "~": "", "$": "", "\\left": "", "\\right": ""}
 # a separator between groups of three digits; the same one throughout a number
 GROUPED = re.compile(r"(?<![\d.])(\d{1,3})((?P<sep>[,٬،' ])\d{3}(?:(?P=sep)\d{3})*)(\.\d+)?(?![\d])")
 SCALES = {"k": 1e3, "thousand": 1e3, "هزار": 1e3, "m": 1e6, "million": 1e6, "millions": 1e6, "میلیون": 1e6,
@@ -45,9 +45,16 @@ def read(text: str, symbols: dict, vector_lengths: set[int] | None = None) -> np
     may be (empty: one number is expected; None: unknown).  A comma between groups of three digits is a
     thousands mark unless reading it as a separator gives a vector of one of those lengths.  Raises
     ``expressions.ParseError`` with what could not be read."""
-    lines = [normalise(line) for line in after_equals(MATRIX.sub(_matrix_as_list, text)).splitlines() if line.strip()]
+    text = MATRIX.sub(_matrix_as_list, text)
+    rows = _assigned_rows(text)
+    joined = _rows(rows, symbols, vector_lengths) if rows else None
+    if joined is not None:  # PE(0) = […], PE(1) = […]: every line gives part of the answer, none is dropped
+        return joined
+    lines = [normalise(line) for line in after_equals(text).splitlines() if line.strip()]
     if not lines:
         raise expressions.ParseError("no number in the answer")
+    if any("≈" in line for line in lines):
+        return _rounded(" ".join(lines), symbols, vector_lengths)
     if len(lines) > 1 and all(_is_plain_number(line.strip("[]() ,;")) for line in lines):
         return _vector([line.strip("[]() ,;") for line in lines], symbols, vector_lengths)  # one row per line
     text = LABEL.sub("", " ".join(lines))
@@ -58,12 +65,84 @@ def read(text: str, symbols: dict, vector_lengths: set[int] | None = None) -> np
     inner = text
     while inner[:1] in "[(" and inner[-1:] in "])" and _balanced(inner[1:-1]):
         inner = inner[1:-1].strip()
+    negated = re.match(r"-\s*(\[.*\])$", inner)
+    if negated and _balanced(negated.group(1)):  # -[1, 2] is [-1, -2], never [-1, 2]
+        return -read(negated.group(1), symbols, vector_lengths)
+    if "[" in inner and re.search(r"[*/+]|\S\s*-", _outside_brackets(inner)):
+        return _scaled_list(inner, symbols, vector_lengths)  # 0.5 · [-2, -1, 0]
     parts = [part.strip() for part in re.split(r"[;,،]", inner.replace("[", "").replace("]", ""))]
     if len(parts) > 1 and all(parts):
         listed = ";" in inner or "[" in inner or not any(m.group("sep") in ",،" for m in GROUPED.finditer(inner))
         if listed or (vector_lengths and len(parts) in vector_lengths):
             return _vector(parts, symbols, vector_lengths)
     return _value(text, symbols)
+
+
+ASSIGNED = re.compile(r"^\s*[^=\n]{1,40}?=(?!=)\s*(?P<value>\S.*?)\s*$")
+SCALAR_TIMES_LIST = re.compile(r"^(?P<left>[^\[\]]+?)\s*\*\s*(?P<list>\[[^\[\]]*\])$|^(?P<list2>\[[^\[\]]*\])\s*"
+                               r"(?:\*|/)\s*(?P<right>[^\[\]]+)$")
+
+
+def _assigned_rows(text: str) -> list[str]:
+    """The values of an answer written as several assignments, one a line (``PE(0) = [0, 1]`` then
+    ``PE(1) = [0.84, 0.54]``); empty when it is not one."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return []
+    found = [ASSIGNED.match(line) for line in lines]
+    if not all(found):
+        return []
+    return [after_equals(line) for line in lines]
+
+
+def _rows(rows: list[str], symbols: dict, vector_lengths: set[int] | None) -> np.ndarray | None:
+    """Several assigned values read one by one and given together, row by row, when together they are
+    the vector the question asks for; None when they are not (a derivation: its last line answers)."""
+    if not vector_lengths:
+        return None
+    try:
+        joined = np.concatenate([np.ravel(read(row, symbols, None)) for row in rows])
+    except expressions.ParseError:
+        return None
+    return joined if joined.size in vector_lengths else None
+
+
+def _rounded(text: str, symbols: dict, vector_lengths: set[int] | None) -> np.ndarray:
+    """``132,616,752 ≈ 132.6M``: a value and its rounding.  Each side is read; when they agree to the
+    rounding the most precise one is the answer, and when they do not the answer is refused: ``≈`` is
+    never a product."""
+    sides = [side.strip() for side in text.split("≈") if side.strip()]
+    values = []
+    for side in sides:
+        try:
+            values.append(read(side, symbols, vector_lengths))
+        except expressions.ParseError:
+            continue  # a name (N ≈ …) or words around the value
+    if not values:
+        raise expressions.ParseError(f"no number on either side of '≈' in '{text[:60]}'")
+    shapes = {value.shape for value in values}
+    best = max(values, key=lambda value: _significant_digits(value))
+    if len(shapes) > 1 or any(not np.allclose(value, best, rtol=0.05, atol=1e-9) for value in values):
+        raise expressions.ParseError(f"the two sides of '≈' in '{text[:60]}' are not one value rounded: write the "
+                                     "value you mean")
+    return best
+
+
+def _significant_digits(value: np.ndarray) -> int:
+    return sum(len(f"{float(x):.15g}".replace("-", "").replace(".", "").strip("0")) for x in np.ravel(value))
+
+
+def _scaled_list(text: str, symbols: dict, vector_lengths: set[int] | None) -> np.ndarray:
+    """``0.5 · [-2, -1, 0]`` is the vector [-1, -0.5, 0], never the list with its first entry scaled;
+    any other operation on a list is refused."""
+    found = SCALAR_TIMES_LIST.match(text.strip())
+    if not found:
+        raise expressions.ParseError(f"an operation on a list in '{text[:60]}': write the vector it gives")
+    scalar = _scalar(found.group("left") or found.group("right"), symbols)
+    values = read(found.group("list") or found.group("list2"), symbols, vector_lengths)
+    if found.group("list2") and "/" in text[len(found.group("list2")):].split(found.group("right"))[0]:
+        return values / scalar
+    return values * scalar
 
 
 def _matrix_as_list(found: re.Match) -> str:
@@ -130,6 +209,17 @@ def _without_words(text: str, symbols: dict) -> str:
 
 def _is_plain_number(text: str) -> bool:
     return bool(re.fullmatch(r"[-+]?(\d[\d,٬' ]*)(\.\d+)?([eE][-+]?\d+)?", text.strip()))
+
+
+def _outside_brackets(text: str) -> str:
+    """What of ``text`` is outside every [ ] ( ): the operations on the lists it holds."""
+    depth, kept = 0, []
+    for char in text:
+        depth += char in "[("
+        if depth == 0:
+            kept.append(char)
+        depth -= char in "])" and depth > 0
+    return "".join(kept)
 
 
 def _balanced(text: str) -> bool:
