@@ -8,6 +8,7 @@ import re
 from ..rubric import FieldError
 from ..theory import expressions
 from ..theory.answers import after_equals
+from ..theory.code import from_code
 from ..theory.numbers import DIGITS
 from . import calling
 from .answered import AnswerCheck, accepted_list, convention_note
@@ -18,7 +19,7 @@ SEPARATORS = re.compile(r"\s*(?:[,،;]|×|\bx\b|(?<=\d)[xX](?=\s*\d)|\*|\\times)
 
 
 def read_shape(text: str, symbols: dict) -> tuple[int, ...]:
-    inner = after_equals(text.translate(DIGITS)).strip().strip("$").strip().strip("()[]{} ")
+    inner = after_equals(from_code(text.translate(DIGITS))).strip().strip("$").strip().strip("()[]{} ")
     if ", " in inner or "، " in inner:  # separators are followed by a space: (32, 2048, 30,000) groups thousands
         inner = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", inner)
     if not inner:

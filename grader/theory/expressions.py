@@ -31,6 +31,9 @@ FUNCTIONS = {
     "relu": lambda x: np.maximum(x, 0), "sum": lambda x: np.sum(x), "diag": lambda x: np.diagflat(x),
     "softmax": lambda x: np.exp(x - np.max(x, axis=0)) / np.sum(np.exp(x - np.max(x, axis=0)), axis=0),
     "transpose": lambda x: np.transpose(x), "outer": lambda a, b: np.outer(a, b),
+    # np.sum(x, axis=1, keepdims=True) and axis=0, as code-writing students give a bias gradient
+    "rowsum": lambda x: np.sum(np.atleast_2d(x), axis=1, keepdims=True),
+    "colsum": lambda x: np.sum(np.atleast_2d(x), axis=0, keepdims=True),
     "stack": lambda *parts: np.vstack([np.reshape(p, (-1, 1)) if np.ndim(p) < 2 else p for p in parts]),
     # the derivatives students write with a prime
     "dsigma": lambda x: (1 / (1 + np.exp(-x))) * (1 - 1 / (1 + np.exp(-x))), "dtanh": lambda x: 1 - np.tanh(x) ** 2,
@@ -198,8 +201,10 @@ def _time_step(found: re.Match) -> str:
 
 
 def to_plain(text: str) -> str:
-    """Rewrite LaTeX and Unicode math into the plain syntax (no evaluation, pure text)."""
-    text = _stacked(_expand_indexed(text.strip().strip("$").strip()))
+    """Rewrite LaTeX, Unicode math and numpy/PyTorch code into the plain syntax (no evaluation, pure text)."""
+    from .code import from_code  # the vocabulary of code-writing students (its own module: it reads calls)
+
+    text = _stacked(_expand_indexed(from_code(text.strip().strip("$").strip())))
     # \mathrm{softmax}, \text{ReLU}, \operatorname{diag}: the name inside is the name
     text = re.sub(r"\\(?:mathrm|text|textrm|textit|mathit|operatorname|mathbf|boldsymbol|bm)\s*\{([^{}]*)\}", r"\1", text)
     text = TIME_MARK.sub(_time_step, text)

@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 
-from . import expressions
+from . import code, expressions
 from .answers import after_equals
 
 DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
@@ -45,7 +45,10 @@ def read(text: str, symbols: dict, vector_lengths: set[int] | None = None) -> np
     may be (empty: one number is expected; None: unknown).  A comma between groups of three digits is a
     thousands mark unless reading it as a separator gives a vector of one of those lengths.  Raises
     ``expressions.ParseError`` with what could not be read."""
-    text = MATRIX.sub(_matrix_as_list, text)
+    text = MATRIX.sub(_matrix_as_list, code.from_code(text))
+    printed = _printed_array(after_equals(text), vector_lengths)
+    if printed is not None:  # numpy's own print: [6. 1. 2.], [[1 2]\n [3 4]]
+        return printed
     rows = _assigned_rows(text)
     joined = _rows(rows, symbols, vector_lengths) if rows else None
     if joined is not None:  # PE(0) = […], PE(1) = […]: every line gives part of the answer, none is dropped
@@ -81,6 +84,22 @@ def read(text: str, symbols: dict, vector_lengths: set[int] | None = None) -> np
 ASSIGNED = re.compile(r"^\s*[^=\n]{1,40}?=(?!=)\s*(?P<value>\S.*?)\s*$")
 SCALAR_TIMES_LIST = re.compile(r"^(?P<left>[^\[\]]+?)\s*\*\s*(?P<list>\[[^\[\]]*\])$|^(?P<list2>\[[^\[\]]*\])\s*"
                                r"(?:\*|/)\s*(?P<right>[^\[\]]+)$")
+
+
+PRINTED_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+PRINTED = re.compile(rf"\[\s*(?:\[?\s*{PRINTED_NUMBER}(?:\s+{PRINTED_NUMBER})*\s*\]?\s*)+\]")
+
+
+def _printed_array(text: str, vector_lengths: set[int] | None) -> np.ndarray | None:
+    """An array as numpy prints it (numbers apart by spaces, no commas): the vector asked for, when its
+    count is one the question allows; None otherwise (``[28 348 416]`` for one number groups thousands)."""
+    text = normalise(text)
+    if not PRINTED.fullmatch(text) or not vector_lengths:
+        return None
+    numbers = re.findall(PRINTED_NUMBER, text)
+    if len(numbers) < 2 or len(numbers) not in vector_lengths:
+        return None
+    return np.array([float(number) for number in numbers])
 
 
 def _assigned_rows(text: str) -> list[str]:
