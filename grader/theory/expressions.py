@@ -203,8 +203,9 @@ def _time_step(found: re.Match) -> str:
 def to_plain(text: str) -> str:
     """Rewrite LaTeX, Unicode math and numpy/PyTorch code into the plain syntax (no evaluation, pure text)."""
     from .code import from_code  # the vocabulary of code-writing students (its own module: it reads calls)
+    from .word_forms import from_word  # Word's and Google Docs' equations pasted as text
 
-    text = _stacked(_expand_indexed(from_code(text.strip().strip("$").strip())))
+    text = _stacked(_expand_indexed(from_code(from_word(text).strip().strip("$").strip())))
     # \mathrm{softmax}, \text{ReLU}, \operatorname{diag}: the name inside is the name
     text = re.sub(r"\\(?:mathrm|text|textrm|textit|mathit|operatorname|mathbf|boldsymbol|bm)\s*\{([^{}]*)\}", r"\1", text)
     text = TIME_MARK.sub(_time_step, text)
@@ -374,6 +375,8 @@ def _juxtaposed(name: str, symbols: dict, aliases: dict[str, str]) -> str:
     side by side in exactly one way is their product, as on paper; otherwise it stays unknown."""
     if name in symbols or name in FUNCTIONS or name in CONSTANTS or len(name) > 40:
         return name
+    # a subscript flattened into the name, as Word pastes it: Whh is W_hh, y3 is y_3, y_hatt is y_hat_t
+    flattened = {symbol for symbol in symbols if symbol.replace("_", "") == name.replace("_", "")}
     ways: list[list[list[str]]] = [[] for _ in range(len(name) + 1)]
     ways[0] = [[]]
     for end in range(1, len(name) + 1):
@@ -382,7 +385,9 @@ def _juxtaposed(name: str, symbols: dict, aliases: dict[str, str]) -> str:
             if piece in symbols or (piece in aliases and " " not in piece):
                 ways[end] += [split + [aliases.get(piece, piece)] for split in ways[start]][:2]
         ways[end] = ways[end][:2]  # two readings are already one too many
-    return f" {SIDE_BY_SIDE} ".join(ways[-1][0]) if len(ways[-1]) == 1 else name
+    if len(flattened) + len(ways[-1]) != 1:
+        return name  # none, or more than one reading: unknown, never a guess
+    return flattened.pop() if flattened else f" {SIDE_BY_SIDE} ".join(ways[-1][0])
 
 
 def _max_nesting(text: str) -> int:
