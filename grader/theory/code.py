@@ -9,7 +9,7 @@ numpy and PyTorch print, rewritten into the answers' plain syntax before it is r
     np.sum(dz, axis=1, keepdims=True)   dz.sum(axis=1, keepdims=True) →  rowsum(dz)   (axis 0: colsum)
     np.tanh(x)  torch.sigmoid(x)  F.softmax(x, dim=0)  np.exp(x)      →  tanh(x)  sigmoid(x)  softmax(x)  exp(x)
     x.transpose()  x.t()  np.transpose(x)                             →  (x).T
-    array([6., 1., 2.])  tensor([6., 1., 2.])  torch.Size([32, 2048, 768])  →  [6., 1., 2.]  …  (32, 2048, 768)
+    array([4., 0., 7.])  tensor([4., 0., 7.])  torch.Size([8, 16, 64])  →  [4., 0., 7.]  …  (8, 16, 64)
 
 Only this vocabulary is known; any other call with a module prefix, an unknown keyword or an einsum
 other than the few below is refused with the reason, never guessed.  Pure text work, bounded by the

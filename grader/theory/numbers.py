@@ -47,7 +47,7 @@ def read(text: str, symbols: dict, vector_lengths: set[int] | None = None) -> np
     ``expressions.ParseError`` with what could not be read."""
     text = MATRIX.sub(_matrix_as_list, code.from_code(text))
     printed = _printed_array(after_equals(text), vector_lengths)
-    if printed is not None:  # numpy's own print: [6. 1. 2.], [[1 2]\n [3 4]]
+    if printed is not None:  # numpy's own print: [4. 0. 7.], [[1 2]\n [3 4]]
         return printed
     rows = _assigned_rows(text)
     joined = _rows(rows, symbols, vector_lengths) if rows else None
@@ -127,7 +127,7 @@ def _rows(rows: list[str], symbols: dict, vector_lengths: set[int] | None) -> np
 
 
 def _rounded(text: str, symbols: dict, vector_lengths: set[int] | None) -> np.ndarray:
-    """``132,616,752 ≈ 132.6M``: a value and its rounding.  Each side is read; when they agree to the
+    """``45,213,184 ≈ 45.2M``: a value and its rounding.  Each side is read; when they agree to the
     rounding the most precise one is the answer, and when they do not the answer is refused: ``≈`` is
     never a product."""
     sides = [side.strip() for side in text.split("≈") if side.strip()]
@@ -152,7 +152,7 @@ def _significant_digits(value: np.ndarray) -> int:
 
 
 def _scaled_list(text: str, symbols: dict, vector_lengths: set[int] | None) -> np.ndarray:
-    """``0.5 · [-2, -1, 0]`` is the vector [-1, -0.5, 0], never the list with its first entry scaled;
+    """``0.5 · [-4, 2, 6]`` is the vector [-2, 1, 3], never the list with its first entry scaled;
     any other operation on a list is refused."""
     found = SCALAR_TIMES_LIST.match(text.strip())
     if not found:
