@@ -20,6 +20,8 @@ CONNECTORS = {"and", "or", "only", "both", "option", "options", "answer", "answe
 # where an explanation starts: the choice is what comes before it
 EXPLANATION = re.compile(r"\s[—–-]\s|[:;.؛]\s|\s(?:because|since|as|زیرا|چون|چرا که)\s|\(")
 LABEL = re.compile(r"^\s*(?:answer|پاسخ|جواب)\s*[:：]\s*", re.I)
+OPTION = re.compile(r"(?:option|choice|گزینه(?:\u200c?ی)?)\s*\(?\s*(الف|[a-eA-E]|[آابجده])\s*\)?(?![\w])", re.I)
+NEGATION = re.compile(r"\b(?:not|no|wrong|incorrect|isn't|except)\b|\bنه\b|نیست|غلط|نادرست", re.I)
 # a student who is not sure: the choice is left to a TA rather than read as whichever letters appear
 HEDGES = re.compile(r"\b(?:maybe|perhaps|probably|not sure|i think|i guess|either)\b|شاید|احتمالا|احتمالاً|مطمئن نیستم|فکر می\s?\u200c?کنم",
                     re.I)
@@ -46,10 +48,20 @@ def read_choices(text: str) -> tuple[set[str], str]:
     hedge = HEDGES.search(clause)
     if chosen and hedge:
         return chosen, f"the answer hesitates ('{hedge.group(0)}'): it is not clear which options it chooses"
-    alternatives = re.search(r"\b([A-Da-d]|[آابجد]|الف)\s+(?:or|یا)\s+([A-Da-d]|[آابجد]|الف)\b", clause)
+    alternatives = re.search(r"\b([A-Da-d]|[آابجد]|الف)\s+(?:or|یا)\s+(?:(?:option|choice|گزینه(?:\u200c?ی)?)\s+)?"
+                             r"([A-Da-d]|[آابجد]|الف)\b", clause, re.I)
     if alternatives:
         return chosen, (f"'{alternatives.group(0)}' offers alternatives: it is not clear which option it chooses")
+    if not chosen:
+        return named_options(text), ""
     return chosen, ""
+
+
+def named_options(text: str) -> set[str]:
+    """"Unidirectional — option (c).": the option a sentence names as its answer, when it names one and
+    says nothing against it (no "not", "نه"); otherwise none, for the check to refuse."""
+    named = {PERSIAN.get(letter, letter.lower()) for letter in OPTION.findall(text)}
+    return named if len(named) == 1 and not NEGATION.search(text) else set()
 
 
 class ChoiceCheck(AnswerCheck):

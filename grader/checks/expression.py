@@ -5,12 +5,14 @@ its convention and share of the points), ``trials``."""
 from __future__ import annotations
 
 import ast
+import dataclasses
+import re
 
 import numpy as np
 
 from ..rubric import FieldError
-from ..theory import expressions
-from ..theory.answers import after_equals
+from ..theory import expressions, prose
+from ..theory.answers import after_equals, split_equals
 from . import calling
 from .answered import (AnswerCheck, accepted_list, constraints_field, convention_note, definitions_of, notation_of,
                        symbols_field)
@@ -55,11 +57,12 @@ class ExpressionCheck(AnswerCheck):
                                              constraints=config.get("constraints"), definitions=config.get("definitions"))
             if comparison.equivalent:
                 status = "passed" if entry["fraction"] == 1 else "partial"
-                return Verdict(entry["fraction"], status, f"correct{convention_note(entry)}", {"answer": student.text})
+                return Verdict(entry["fraction"], status, f"correct{convention_note(entry)}{read_note(student)}",
+                               {"answer": student.text})
             problems.append((_shared_names(student, entry["parsed"]), comparison.message))
         # explain against the accepted form that is closest to what the student wrote
         closest = max(problems, key=lambda pair: pair[0])[1]
-        return Verdict(0.0, "failed", f"not equivalent to the expected expression: {closest}",
+        return Verdict(0.0, "failed", f"not equivalent to the expected expression: {closest}{read_note(student)}",
                        {"answer": student.text})
 
 
@@ -75,8 +78,34 @@ def _check_definitions(symbols: dict, definitions: dict) -> None:
 
 
 def read_expression(answer, symbols: dict, aliases: dict | None = None) -> expressions.Parsed:
-    """The expression on the answer's last line, after its last '='; raises ``ParseError``."""
-    return expressions.parse(after_equals(answer.lines[-1]), symbols, aliases)
+    """The expression on the answer's last line, after its last '=' (a reason after "because" cut off);
+    in a sentence, the formula it answers with (``prose.math_of``, named in ``Parsed.located``).  Raises
+    ``ParseError``."""
+    line = prose.without_explanation(answer.lines[-1])
+    defined = student_definitions(answer.lines[:-1])
+    try:
+        return expressions.parse(after_equals(line), symbols, aliases, defined)
+    except expressions.ParseError:
+        located = prose.math_of(line, set(symbols) | set(aliases or {}) | set(expressions.FUNCTIONS))
+        if not located:
+            raise
+    return dataclasses.replace(expressions.parse(after_equals(located), symbols, aliases, defined), located=located)
+
+
+def student_definitions(lines: list[str]) -> dict[str, str]:
+    """``dz = ŷ − y`` on a line before the answer: the name the student defined, and its value (the
+    last side of the line's chain); a later definition of the same name wins."""
+    defined = {}
+    for line in lines:
+        sides = split_equals(prose.without_explanation(line))
+        if len(sides) > 1 and re.fullmatch(r"\s*\\?[A-Za-z\u0370-\u03ff][\w{}^<>⟨⟩\\,+\-]{0,30}\s*", sides[0]):
+            defined[sides[0].strip()] = sides[-1].strip()
+    return defined
+
+
+def read_note(parsed: expressions.Parsed) -> str:
+    """What was read, when it was found inside a sentence: the student sees the reading."""
+    return f" (read '{parsed.located}' from the sentence)" if parsed.located else ""
 
 
 def _shared_names(a, b) -> int:

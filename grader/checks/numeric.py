@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..rubric import FieldError, item_callable
-from ..theory import expressions, numbers
+from ..theory import expressions, numbers, prose
 from . import calling
 from .answered import AnswerCheck, accepted_list, convention_note, symbols_field
 from .base import CheckContext, Verdict
@@ -43,20 +43,29 @@ class NumericCheck(AnswerCheck):
 
     def judge(self, context: CheckContext, answer) -> Verdict:
         config = context.item.config
+        lengths = {entry["value"].size for entry in config["accepted"] if entry["value"].ndim}
+        note = ""
         try:
-            lengths = {entry["value"].size for entry in config["accepted"] if entry["value"].ndim}
             value = read_number_answer("\n".join(answer.lines), config["symbols"], lengths)
         except (expressions.ParseError, expressions.ShapeError) as exc:
-            return Verdict(0.0, "failed", f"cannot read a number: {exc}")
+            located = prose.math_of(answer.lines[-1], set(config["symbols"]) | set(expressions.FUNCTIONS))
+            try:
+                value = read_number_answer(located, config["symbols"], lengths) if located else None
+            except (expressions.ParseError, expressions.ShapeError):
+                value = None
+            if value is None:
+                return Verdict(0.0, "failed", f"cannot read a number: {exc}")
+            note = f" (read '{located}' from the sentence)"
         for entry in sorted(config["accepted"], key=lambda e: -e["fraction"]):
             if _close(value, entry["value"], config["tolerance"]):
                 fraction = entry["fraction"]
                 status = "passed" if fraction == 1 else "partial"
-                return Verdict(fraction, status, f"correct{convention_note(entry)}", {"answer": value.tolist()})
+                return Verdict(fraction, status, f"correct{convention_note(entry)}{note}", {"answer": value.tolist()})
         for entry in config.get("rejected", []):
             if _close(value, entry["value"], config["tolerance"]):
-                return Verdict(0.0, "failed", f"{shown(value)} is the count {entry['reason']}", {"answer": value.tolist()})
-        return Verdict(0.0, "failed", f"{shown(value)} is not an accepted value", {"answer": value.tolist()})
+                return Verdict(0.0, "failed", f"{shown(value)} is the count {entry['reason']}{note}",
+                               {"answer": value.tolist()})
+        return Verdict(0.0, "failed", f"{shown(value)} is not an accepted value{note}", {"answer": value.tolist()})
 
 
 def shown(value: np.ndarray) -> str:

@@ -321,6 +321,7 @@ ALLOWED_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast
 class Parsed:
     text: str          # the plain form
     tree: ast.expr
+    located: str = ""  # the formula as found inside a sentence, when the answer was one (``prose``)
 
 
 def notation_name(written: str) -> str:
@@ -335,9 +336,11 @@ def notation_name(written: str) -> str:
     raise ParseError(f"'{written}' is not a single name (it reads as '{name}')")
 
 
-def parse(text: str, symbols: dict, aliases: dict[str, str] | None = None) -> Parsed:
+def parse(text: str, symbols: dict, aliases: dict[str, str] | None = None,
+          definitions: dict[str, str] | None = None) -> Parsed:
     """Parse an answer; every problem is a ``ParseError`` with a message for the student.  ``aliases``
-    maps a name as ``notation_name`` reads it to the rubric's symbol."""
+    maps a name as ``notation_name`` reads it to the rubric's symbol; ``definitions`` maps a name the
+    student defined on an earlier line (``dz = ŷ − y``) to what they wrote for it, put in its place."""
     if not isinstance(text, str) or not text.strip():
         raise ParseError("the answer is empty")
     if len(text) > MAX_CHARS:
@@ -348,6 +351,8 @@ def parse(text: str, symbols: dict, aliases: dict[str, str] | None = None) -> Pa
             if " " in written:
                 plain = plain.replace(written, symbol)
         plain = re.sub(r"(?<![\w.])[A-Za-z_]\w*", lambda m: aliases.get(m.group(0), m.group(0)), plain)
+    if definitions:
+        plain = _substituted(plain, definitions, symbols, aliases or {})
     plain = re.sub(r"(?<![\w.])[A-Za-z_]\w*", lambda m: _juxtaposed(m.group(0), symbols, aliases or {}), plain)
     if plain.count("(") > MAX_DEPTH * 2 or _max_nesting(plain) > MAX_DEPTH:
         raise ParseError(f"the answer is nested more than {MAX_DEPTH} levels deep")
@@ -368,6 +373,31 @@ def parse(text: str, symbols: dict, aliases: dict[str, str] | None = None) -> Pa
     for node in nodes:
         _check_node(node, symbols)
     return Parsed(plain.replace(f" {SIDE_BY_SIDE} ", " ").replace(f" {OUTER} ", " ⊗ "), tree)
+
+
+MAX_DEFINITIONS = 12
+
+
+def _substituted(plain: str, definitions: dict[str, str], symbols: dict, aliases: dict[str, str]) -> str:
+    """The student's own names replaced by what they defined them as, in parentheses, a definition's own
+    names too (a chain ``dz`` → ``da`` → …, a few levels deep); a name of the question's is never replaced."""
+    own = {}
+    for written, value in list(definitions.items())[:MAX_DEFINITIONS]:
+        try:
+            name = notation_name(written)
+        except ParseError:
+            continue
+        if name not in symbols and name not in aliases and name not in FUNCTIONS:
+            own[name] = to_plain(value)
+    for _ in range(4):
+        replaced = re.sub(r"(?<![\w.])[A-Za-z_]\w*", lambda m: f"({own[m.group(0)]})" if m.group(0) in own
+                          else m.group(0), plain)
+        if replaced == plain:
+            break
+        if len(replaced) > MAX_CHARS * 4:
+            raise ParseError("the answer's own definitions, put in its place, make it too long to read")
+        plain = replaced
+    return plain
 
 
 def _juxtaposed(name: str, symbols: dict, aliases: dict[str, str]) -> str:

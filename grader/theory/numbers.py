@@ -30,6 +30,7 @@ SCALED = re.compile(r"(\d(?:[\d.]*\d)?)\s*(" + "|".join(sorted(SCALES, key=len, 
 WORDS = re.compile(r"(?:\s+|^)[^\W\d_][^\W\d]*(?:\s+[^\W\d_][^\W\d]*)*\s*\.?\s*$")
 LABEL = re.compile(r"^\s*[^\W\d_][^\W\d]*(?:\s+[^\W\d_][^\W\d]*)*\s*[:：]\s*")  # "Answer:", "پاسخ:"
 MATRIX = re.compile(r"\\begin\{([bpvBV]?matrix\*?|array)\}(?:\{[^{}]*\})?(.*?)\\end\{\1\}", re.S)
+MAX_ANSWER = 16_000  # characters of one number's answer: a matrix of a few hundred entries, written out
 TRANSPOSED = re.compile(r"(\^\s*\{?\s*(?:T|\\top|\\intercal)\s*\}?|\.T|ᵀ)\s*$")
 
 
@@ -45,6 +46,8 @@ def read(text: str, symbols: dict, vector_lengths: set[int] | None = None) -> np
     may be (empty: one number is expected; None: unknown).  A comma between groups of three digits is a
     thousands mark unless reading it as a separator gives a vector of one of those lengths.  Raises
     ``expressions.ParseError`` with what could not be read."""
+    if len(text) > MAX_ANSWER:
+        raise expressions.ParseError(f"the answer is {len(text):,} characters long; at most {MAX_ANSWER:,} are read")
     text = MATRIX.sub(_matrix_as_list, code.from_code(text))
     printed = _printed_array(after_equals(text), vector_lengths)
     if printed is not None:  # numpy's own print: [4. 0. 7.], [[1 2]\n [3 4]]
@@ -86,18 +89,20 @@ SCALAR_TIMES_LIST = re.compile(r"^(?P<left>[^\[\]]+?)\s*\*\s*(?P<list>\[[^\[\]]*
                                r"(?:\*|/)\s*(?P<right>[^\[\]]+)$")
 
 
-PRINTED_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-PRINTED = re.compile(rf"\[\s*(?:\[?\s*{PRINTED_NUMBER}(?:\s+{PRINTED_NUMBER})*\s*\]?\s*)+\]")
+PRINTED_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def _printed_array(text: str, vector_lengths: set[int] | None) -> np.ndarray | None:
-    """An array as numpy prints it (numbers apart by spaces, no commas): the vector asked for, when its
-    count is one the question allows; None otherwise (``[28 348 416]`` for one number groups thousands)."""
+    """An array as numpy prints it (numbers apart by spaces, no commas, brackets around): the vector
+    asked for, when its count is one the question allows; None otherwise (``[28 348 416]`` for one number
+    groups thousands)."""
     text = normalise(text)
-    if not PRINTED.fullmatch(text) or not vector_lengths:
+    if not vector_lengths or not (text.startswith("[") and text.endswith("]")) or not _balanced(text):
         return None
-    numbers = re.findall(PRINTED_NUMBER, text)
-    if len(numbers) < 2 or len(numbers) not in vector_lengths:
+    numbers = text.replace("[", " ").replace("]", " ").split()
+    if not 2 <= len(numbers) <= max(vector_lengths) or len(numbers) not in vector_lengths:
+        return None
+    if not all(PRINTED_NUMBER.fullmatch(number) for number in numbers):
         return None
     return np.array([float(number) for number in numbers])
 
