@@ -250,3 +250,25 @@ def test_answers_in_a_notebooks_markdown_cells(tmp_path):
     assert [d.kind for d in report.documents] == ["notebook"]
     proposed = {i.id: i.details.get("proposal", {}).get("status") for i in report.items if i.id in AUTOMATIC}
     assert set(proposed.values()) == {"passed"}, proposed
+
+
+def test_a_persian_pdf_printed_by_a_browser_is_read_by_where_its_letters_stand(tmp_path):
+    """Work our builder did not write: Chromium shapes the Persian with HarfBuzz and stores some words'
+    glyphs in visual order, which PDFium's own reading gives back reversed (لاوس for سوال)."""
+    import shutil
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    body = "".join(f"<p>{line}</p>" for line in hw5_lines(HW5_CORRECT, "fa"))
+    (tmp_path / "hw5.html").write_text(f'<!doctype html><html lang="fa" dir="rtl"><head><meta charset="utf-8">'
+                                       f"<style>body{{font-family:'DejaVu Sans'}}</style></head><body>{body}</body></html>")
+    pdf = tmp_path / f"{NAME}.pdf"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                    f"--print-to-pdf={pdf}", str(tmp_path / "hw5.html")], capture_output=True, timeout=120, check=True)
+    report = graded(pdf)
+    assert_never_zeroed(report)
+    items = by_id(report)
+    for item_id in ("q1.a", "q1.b", "q1.c"):  # labels and answers read in logical order
+        assert items[item_id].details.get("proposal", {}).get("status") == "passed", items[item_id].feedback
+    assert "برچسب" in items["q1.a.reason"].details["answer"]  # هر دو یک دنباله … in reading order

@@ -81,23 +81,76 @@ def without_colour(image):
 
 
 def pdf_lines(page, height):
-    """The page's text layer, line by line, each with its vertical extent as fractions of the page."""
+    """The page's text layer, line by line, each with its vertical extent as fractions of the page.  A
+    line with right-to-left letters is rebuilt from where its characters stand (right to left, its
+    left-to-right runs kept): PDF producers store such glyphs in visual order, per word or per line,
+    and PDFium's own reading reverses some words and not others."""
     textpage = page.get_textpage()
-    count = textpage.count_chars()
-    text = textpage.get_text_range(0, min(count, MAX_TEXT_CHARS))
-    lines, position = [], 0
-    for raw in text.replace("\r\n", "\n").split("\n"):
-        top = bottom = None
-        units = len(raw.encode("utf-16-le")) // 2  # PDFium counts UTF-16 units, as its text is
-        if raw.strip() and height > 0:
-            boxes = [textpage.get_charbox(i) for i in (position, position + max(units - 1, 0)) if i < count]
-            if boxes:
-                top = 1 - max(box[3] for box in boxes) / height
-                bottom = 1 - min(box[1] for box in boxes) / height
-        lines.append([raw, clamp(top), clamp(bottom)])
-        position += units + 2  # the line break PDFium generates counts as two characters
+    count = min(textpage.count_chars(), MAX_TEXT_CHARS)
+    lines, current = [], []
+    for index in range(count):
+        char = textpage.get_text_range(index, 1)
+        if char in ("\r", "\n", "\r\n"):
+            if char != "\r":
+                lines.append(line_of(current, height))
+                current = []
+            continue
+        current.append((char, textpage.get_charbox(index)))
+    if current:
+        lines.append(line_of(current, height))
     textpage.close()
     return lines
+
+
+def line_of(chars, height):
+    boxes = [box for _, box in chars if box[2] > box[0]]
+    top = clamp(1 - max(box[3] for box in boxes) / height) if boxes and height > 0 else None
+    bottom = clamp(1 - min(box[1] for box in boxes) / height) if boxes and height > 0 else None
+    text = "".join(char for char, _ in chars)
+    # "(a)" alone on a line of a right-to-left page: its brackets are mirrored glyphs, read right to left
+    mirrored = text.strip()[:1] in ")]" and text.strip()[-1:] in "(["
+    if not mirrored and not any(is_rtl_letter(char) for char, _ in chars):
+        return [text, top, bottom]
+    return [right_to_left(chars), top, bottom]
+
+
+def is_rtl_letter(char):
+    return "\u0600" <= char <= "\u06ff" and not ("\u0660" <= char <= "\u0669" or "\u06f0" <= char <= "\u06f9") \
+        or "\ufb50" <= char <= "\ufeff"
+
+
+def is_ltr(char):
+    return char.isascii() and char.isalnum() or "\u06f0" <= char <= "\u06f9" or "\u0660" <= char <= "\u0669"
+
+
+def right_to_left(chars):
+    """Characters in reading order from their positions: right to left, a space wherever two glyphs stand
+    apart (a space's own box is no guide: producers put it anywhere), then each run from a left-to-right
+    character to the last one before a right-to-left letter read left to right again."""
+    glyphs = sorted(((box[0], box[2], char) for char, box in chars if not char.isspace() and box[2] > box[0]),
+                    key=lambda glyph: -(glyph[0] + glyph[1]))
+    heights = sorted(box[3] - box[1] for char, box in chars if not char.isspace() and box[2] > box[0])
+    # between words a space's width, about half a letter's height; inside a word a non-joining letter's
+    # side bearing, a third of that at most
+    gap = 0.45 * heights[len(heights) // 2] if heights else 1.0
+    text = []
+    for index, (left, right, char) in enumerate(glyphs):
+        if index and glyphs[index - 1][0] - right > gap:
+            text.append(" ")
+        text.append(char)
+    index = 0
+    while index < len(text):
+        if not is_ltr(text[index]):
+            index += 1
+            continue
+        end = scan = index
+        while scan < len(text) and not is_rtl_letter(text[scan]):
+            if is_ltr(text[scan]):
+                end = scan
+            scan += 1
+        text[index:end + 1] = text[index:end + 1][::-1]
+        index = scan
+    return "".join(text)
 
 
 def clamp(value):
