@@ -17,6 +17,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .documents.kinds import kind_of
 from .report.model import Student
 
 JUNK = ("__MACOSX/", ".ipynb_checkpoints/", ".DS_Store", "Thumbs.db")
@@ -57,14 +58,14 @@ def sha256_of(path: Path) -> str:
 
 # what a browser or a platform adds to a second copy: 'HW3_Ali_Rezaei_401 (1).zip', '…-2.zip', '… copy.zip'
 DOWNLOAD_SUFFIX = re.compile(r"(?:\s*\(\d{1,3}\)|-\d{1,2}|\s+copy(?:\s+\d{1,2})?)(?=\.zip$)", re.I)
-# a document handed in on its own is a submission too (the theory part: HW3_Sara_Ahmadi_401.pdf)
-DOCUMENT_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".docx", ".md", ".markdown", ".tex", ".txt", ".ipynb")
+# a document handed in on its own is a submission too (the theory part: HW3_Sara_Ahmadi_401.pdf), up to
+# this size
 MAX_DOCUMENT_BYTES = 256 * 2**20
 
 
 def is_document(path: Path) -> bool:
     """A bare document, not a zip (a .docx is a zip inside, and a document all the same)."""
-    return path.suffix.lower() in DOCUMENT_SUFFIXES
+    return kind_of(path.name) is not None
 
 
 def identify(file_name: str, pattern: re.Pattern | None) -> tuple[Student, str | None]:

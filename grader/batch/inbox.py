@@ -15,10 +15,10 @@ from pathlib import Path, PurePosixPath
 
 from ..report.model import Student
 from ..rubric import Rubric
+from ..documents.kinds import kind_of
 from ..submission import identify, is_document, sha256_of
 
 MAX_INNER_ZIP_BYTES = 512 * 2**20
-PHOTOS = (".jpg", ".jpeg", ".png")
 MAX_INNER_ZIPS = 5000
 
 
@@ -161,7 +161,7 @@ def collect(source: Path, rubric: Rubric, unpack_to: Path, times: dict[str, date
         # a zip counts before a document (the practical's code); the latest document goes with it
         zips = [e for e in entries if not is_document(e.path)]
         documents = [e for e in entries if is_document(e.path)]
-        photos = [e for e in documents if e.path.suffix.lower() in PHOTOS]
+        photos = [e for e in documents if kind_of(e.name) == "image"]
         latest = (zips or documents)[-1]
         if photos and (latest in photos or zips):  # photos are pages of one answer sheet: all of them count
             latest.companions = tuple(sorted((e.path for e in photos if e is not latest), key=lambda p: p.name))

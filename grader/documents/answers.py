@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from ..report.model import DocumentInfo, ItemResult
 from ..theory.answers import Answer
 from . import placement, reader, text
+from .kinds import kind_of
 
 DECLARATION_FILES = ("pages.txt", "pages.md")
 MAX_DOCUMENTS = 40
@@ -41,7 +42,7 @@ def natural_key(path: str) -> list:
 def theory_documents(files: list[str], taken: set[str]) -> list[str]:
     """The submission's documents that are not already something else (a graded notebook, the answers
     file, a page declaration), in the order a person reads them."""
-    chosen = [f for f in files if reader.kind_of(f) and f not in taken
+    chosen = [f for f in files if kind_of(f) and f not in taken
               and PurePosixPath(f).name.lower() not in DECLARATION_FILES]
     return sorted(chosen, key=natural_key)
 

@@ -26,11 +26,8 @@ from pathlib import Path
 from ..execution import sandbox
 from ..execution.limits import Limits
 from ..faults import GraderFault
+from .kinds import kind_of
 
-PARSED = (".pdf", ".png", ".jpg", ".jpeg", ".docx")  # read in the sandbox
-TEXT = (".md", ".markdown", ".tex", ".txt")
-NOTEBOOK = (".ipynb",)
-DOCUMENTS = PARSED + TEXT + NOTEBOOK
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CRASHED = "cannot be read: its reader did not answer"
 READER_SOURCE = resources.files(__package__).joinpath("reader_source.py").read_text()
@@ -65,21 +62,6 @@ class ReadDocument:
     lines: list[tuple[str, int, float | None, float | None]] = field(default_factory=list)  # text, page, top, bottom
     pages: list[Page] = field(default_factory=list)
     problem: str | None = None
-
-
-def kind_of(name: str) -> str | None:
-    suffix = Path(name).suffix.lower()
-    if suffix == ".pdf":
-        return "pdf"
-    if suffix in (".png", ".jpg", ".jpeg"):
-        return "image"
-    if suffix == ".docx":
-        return "docx"
-    if suffix in TEXT:
-        return "text"
-    if suffix in NOTEBOOK:
-        return "notebook"
-    return None
 
 
 def read(path: Path, shown_name: str, first_page: int, out_dir: Path | None, protections: sandbox.Protections,
